@@ -56,5 +56,6 @@ def transform(
 
 def arrays(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """(features, labels) of a featurized frame."""
-    x = frame.drop(columns=[ROW_ID, LABEL]).to_numpy(dtype=np.float32)
-    return x, frame[LABEL].to_numpy(dtype=np.int64)
+    # Copies: Parquet hands out read-only buffers, which torch cannot wrap.
+    x = frame.drop(columns=[ROW_ID, LABEL]).to_numpy(dtype=np.float32, copy=True)
+    return x, frame[LABEL].to_numpy(dtype=np.int64, copy=True)

@@ -77,6 +77,7 @@ def fit(
             default_root_dir=checkpoint_dir,
             enable_progress_bar=False,
             enable_model_summary=False,
+            log_every_n_steps=1,  # metrics are logged per epoch; this only silences a warning
         ).fit(
             module,
             _loader(*train, model.batch_size, shuffle=True, seed=seed),

@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--params", default=PARAMS_FILE)
     args = parser.parse_args(argv)
 
+    import numpy as np
     import pandas as pd
     from dvclive import Live
 
@@ -45,6 +46,8 @@ def main(argv: list[str] | None = None) -> None:
         "mlp": mlp.predict_proba(mlp.load(args.model), x).numpy(),
         "baseline": sklearn_io.load(args.baseline).predict_proba(x),
     }
+    # float64 throughout: metrics and dvclive's JSON plots need plain Python floats.
+    probas = {name: proba.astype(np.float64) for name, proba in probas.items()}
 
     args.predictions.mkdir(parents=True, exist_ok=True)
     with Live(str(args.live), dvcyaml=False, save_dvc_exp=False) as live:
