@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,14 @@ from shipyard.hardware import resolve_precision
 from shipyard.models.mlp import MLP, Architecture
 
 LAST = "last.ckpt"
+
+
+@dataclass
+class Fitted:
+    net: MLP
+    epochs: int  # epochs completed, counting those before a resume
+    resumed: bool
+    is_global_zero: bool  # under DDP every rank runs the stage; only rank 0 writes outputs
 
 
 def _loader(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed: int):
@@ -32,8 +41,8 @@ def fit(
     seed: int,
     checkpoint_dir: Path,
     log_dir: Path | None = None,
-) -> MLP:
-    """Train and return the network with its best (lowest val loss) weights.
+) -> Fitted:
+    """Train; the result holds the network with its best (lowest val loss) weights.
 
     If `checkpoint_dir` holds a `last.ckpt` from an interrupted run, training resumes
     from it; callers key the directory by config and data so a stale run is never resumed.
@@ -65,7 +74,7 @@ def fit(
         # In-memory tensors need no loader workers; Lightning warns about it regardless.
         warnings.filterwarnings("ignore", ".*does not have many workers.*")
         warnings.filterwarnings("ignore", ".*GPU available but not used.*")
-        L.Trainer(
+        run = L.Trainer(
             accelerator=trainer.accelerator,
             devices=trainer.devices,
             strategy=trainer.strategy,
@@ -78,7 +87,8 @@ def fit(
             enable_progress_bar=False,
             enable_model_summary=False,
             log_every_n_steps=1,  # metrics are logged per epoch; this only silences a warning
-        ).fit(
+        )
+        run.fit(
             module,
             _loader(*train, model.batch_size, shuffle=True, seed=seed),
             _loader(*val, model.batch_size, shuffle=False, seed=seed),
@@ -87,4 +97,5 @@ def fit(
 
     state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)
     module.load_state_dict(state["state_dict"])
-    return module.net.cpu().eval()
+    net = module.net.cpu().eval()
+    return Fitted(net, run.current_epoch, ckpt_path is not None, run.is_global_zero)

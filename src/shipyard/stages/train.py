@@ -53,10 +53,13 @@ def main(argv: list[str] | None = None) -> None:
     checkpoints = args.checkpoints / key
     train, val = (arrays(pd.read_parquet(path)) for path in splits)
 
-    net = fit(train, val, len(labels), model, trainer, seed, checkpoints, args.live)
-    mlp.save(net, args.out)
+    fitted = fit(train, val, len(labels), model, trainer, seed, checkpoints, args.live)
+    if not fitted.is_global_zero:
+        return
+    mlp.save(fitted.net, args.out)
     shutil.rmtree(checkpoints, ignore_errors=True)  # finished: nothing left to resume
-    print(f"train: {sum(p.numel() for p in net.parameters())} parameters -> {args.out}")
+    resumed = " (resumed from a checkpoint)" if fitted.resumed else ""
+    print(f"train: {fitted.epochs} epochs{resumed} -> {args.out}")
 
 
 if __name__ == "__main__":

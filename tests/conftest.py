@@ -1,0 +1,96 @@
+"""Shared fixtures. Every test runs with DVC, BentoML, git and caches pointed into a temp dir,
+so a test run leaves nothing outside its temp dirs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_env(tmp_path_factory: pytest.TempPathFactory):
+    home = tmp_path_factory.mktemp("home")
+    gitconfig = home / ".gitconfig"
+    gitconfig.write_text("[user]\n\tname = shipyard tests\n\temail = tests@shipyard.local\n")
+    env = {
+        "HOME": str(home),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "MPLCONFIGDIR": str(home / ".matplotlib"),
+        "DVC_SITE_CACHE_DIR": str(home / "dvc-site-cache"),
+        "DVC_GLOBAL_CONFIG_DIR": str(home / "dvc-global"),
+        "DVC_NO_ANALYTICS": "1",
+        "BENTOML_HOME": str(home / "bentoml"),
+        "GIT_CONFIG_GLOBAL": str(gitconfig),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        # Stages run as `python -m ...`: the interpreter running the tests must come first.
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+    }
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    yield env
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+def run(cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    """A command as a user would type it; output kept for assertions and failure messages."""
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(cmd)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+        )
+    return proc
+
+
+def make_project(dest: Path, overrides: tuple[str, ...] = ()) -> Path:
+    """A fresh git repository holding the project as committed, with the debug config as
+    the default (so `dvc exp run -S ...` composes on top of it), and one commit."""
+    from shipyard import params
+
+    tracked = run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT).stdout.split()
+    skip = ("dvc.lock", "reports/", "dvclive/", ".github/", "tests/", "benchmarks/")
+    for rel in tracked:
+        if rel.startswith(skip) or not (ROOT / rel).exists():
+            continue
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / rel, dest / rel)
+    config = dest / "conf" / "config.yaml"
+    config.write_text(config.read_text().replace("- debug: null", "- debug: tiny"))
+    params.write(overrides, dest / "params.yaml", dest / "conf")
+    run(["git", "init", "-q", "-b", "main"], cwd=dest)
+    run(["git", "add", "-A"], cwd=dest)
+    run(["git", "commit", "-q", "-m", "project"], cwd=dest)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def s3_remote(tmp_path_factory):
+    """Configures a repo's default remote as a bucket on a real loopback S3 server.
+    Credentials go to .dvc/config.local, as a user would keep them out of git."""
+    from tests import s3
+
+    key, secret = "shipyard-key", "shipyard-secret"
+    proc, endpoint = s3.serve(tmp_path_factory.mktemp("s3"), key, secret)
+
+    def configure(repo: Path) -> None:
+        url = f"s3://{s3.BUCKET}/dvcstore"
+        run(["dvc", "remote", "add", "--local", "-f", "-d", "s3", url], cwd=repo)
+        for option, value in (("endpointurl", endpoint), ("access_key_id", key),
+                              ("secret_access_key", secret)):
+            run(["dvc", "remote", "modify", "--local", "s3", option, value], cwd=repo)
+
+    yield configure
+    proc.terminate()
+    proc.wait(timeout=10)

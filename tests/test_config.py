@@ -1,0 +1,62 @@
+from pathlib import Path
+
+import pytest
+from hydra.errors import ConfigCompositionException
+
+from shipyard import params
+from shipyard.config import ConfigError, ModelConfig, load_params, load_section
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_params_yaml_is_in_sync_with_conf():
+    assert (ROOT / "params.yaml").read_text() == params.compose(config_dir=ROOT / "conf"), (
+        "params.yaml differs from conf/: run `make params`"
+    )
+
+
+def test_default_config_is_digits_mlp_on_auto_hardware(tmp_path):
+    out = params.write(output=tmp_path / "params.yaml", config_dir=ROOT / "conf")
+    cfg = load_params(out)
+    assert cfg.data.name == "digits"
+    assert len(cfg.data.numeric_features) == 64
+    assert cfg.trainer.precision == "auto"
+    assert cfg.model.hidden_sizes == [256, 128]
+
+
+def test_groups_and_overlays_compose(tmp_path):
+    out = params.write(
+        ["data=synthetic", "experiment=wide", "debug=tiny", "model.lr=0.01"],
+        tmp_path / "params.yaml",
+        ROOT / "conf",
+    )
+    cfg = load_params(out)
+    assert cfg.data.source["features"] == cfg.data.numeric_features  # interpolation resolved
+    assert cfg.data.source["labels"] == cfg.data.labels
+    assert cfg.model.hidden_sizes == [32]  # debug comes after experiment
+    assert cfg.model.lr == 0.01
+    assert cfg.trainer.accelerator == "cpu"
+
+
+def test_unknown_key_override_is_refused_at_composition():
+    with pytest.raises(ConfigCompositionException, match="lrr"):
+        params.compose(["model.lrr=0.1"], ROOT / "conf")
+
+
+@pytest.mark.parametrize(
+    ("line", "named"),
+    [
+        ("  lrr: 0.001\n", "'lrr'"),  # misspelled key
+        ("  lr: fast\n", "'lr'"),  # wrong type
+    ],
+)
+def test_bad_section_names_the_key(tmp_path, line, named):
+    broken = tmp_path / "params.yaml"
+    broken.write_text(params.compose(config_dir=ROOT / "conf").replace("  lr: 0.001\n", line))
+    with pytest.raises(ConfigError, match=named):
+        load_section("model", ModelConfig, broken)
+
+
+def test_missing_params_file_says_how_to_make_it(tmp_path):
+    with pytest.raises(ConfigError, match="make params"):
+        load_section("model", ModelConfig, tmp_path / "params.yaml")

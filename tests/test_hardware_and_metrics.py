@@ -1,0 +1,43 @@
+import numpy as np
+import pytest
+
+from shipyard.evaluation import classification_metrics, one_vs_rest
+from shipyard.hardware import pick_precision, resolve_precision
+
+
+@pytest.mark.parametrize(
+    ("on_gpu", "bf16", "expected"),
+    [(False, False, "32-true"), (True, True, "bf16-mixed"), (True, False, "16-mixed")],
+)
+def test_auto_precision_follows_hardware(on_gpu, bf16, expected):
+    assert pick_precision(on_gpu, bf16) == expected
+
+
+def test_explicit_precision_is_kept():
+    assert resolve_precision("64-true", "cpu") == "64-true"
+
+
+def test_auto_precision_on_cpu_accelerator_is_fp32():
+    assert resolve_precision("auto", "cpu") == "32-true"
+
+
+def test_metrics_of_a_perfect_and_a_wrong_classifier():
+    y = np.array([0, 1, 2, 2])
+    perfect = np.eye(3)[y] * 0.97 + 0.01
+    m = classification_metrics(y, perfect)
+    assert m["accuracy"] == 1.0 and m["f1_macro"] == 1.0 and m["roc_auc"] == 1.0
+    assert m["log_loss"] == pytest.approx(-np.log(0.98), rel=1e-6)
+    wrong = np.eye(3)[(y + 1) % 3] * 0.97 + 0.01
+    assert classification_metrics(y, wrong)["accuracy"] == 0.0
+
+
+def test_binary_auc_uses_positive_column():
+    y = np.array([0, 0, 1, 1])
+    proba = np.array([[0.9, 0.1], [0.6, 0.4], [0.3, 0.7], [0.2, 0.8]])
+    assert classification_metrics(y, proba)["roc_auc"] == 1.0
+
+
+def test_one_vs_rest_flattens_rows_by_class():
+    truth, score = one_vs_rest(np.array([1, 0]), np.array([[0.2, 0.8], [0.6, 0.4]]))
+    assert truth.tolist() == [0, 1, 1, 0]
+    assert score.tolist() == [0.2, 0.8, 0.6, 0.4]

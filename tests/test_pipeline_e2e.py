@@ -1,0 +1,139 @@
+"""The real pipeline: `dvc repro`, `dvc exp run`, push and pull, in temporary git repositories."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import make_project, run
+
+pytestmark = pytest.mark.slow
+
+STAGES = ["ingest", "validate", "featurize", "train", "baseline", "evaluate", "package"]
+OUTPUTS = [
+    "data/raw/dataset.parquet", "data/features/train.parquet", "models/featurizer.skops",
+    "models/mlp/model.safetensors", "models/baseline.skops", "data/predictions/mlp.parquet",
+    "reports/evaluate/metrics.json", "models/bundle/card.json",
+]
+
+
+def ran(output: str) -> list[str]:
+    return re.findall(r"Running stage '(\w+)'", output)
+
+
+def is_clean(repo: Path) -> bool:
+    status = run(["dvc", "status"], cwd=repo).stdout
+    return "up to date" in status
+
+
+@pytest.fixture(scope="module")
+def reproduced(tmp_path_factory) -> Path:
+    """One debug-config repro, committed; tests work on copies of it."""
+    repo = make_project(tmp_path_factory.mktemp("e2e") / "repo")
+    result = run(["dvc", "repro"], cwd=repo)
+    assert ran(result.stdout) == STAGES
+    run(["git", "add", "-A"], cwd=repo)
+    run(["git", "commit", "-q", "-m", "reproduced"], cwd=repo)
+    return repo
+
+
+def copy_of(repo: Path, tmp_path: Path) -> Path:
+    dest = tmp_path / "repo"
+    shutil.copytree(repo, dest, symlinks=True)
+    return dest
+
+
+def test_repro_produces_every_output_and_a_model_card(reproduced):
+    for rel in OUTPUTS:
+        assert (reproduced / rel).exists(), rel
+    metrics = json.loads((reproduced / "reports/evaluate/metrics.json").read_text())
+    assert set(metrics) == {"mlp", "baseline"}
+    assert set(metrics["mlp"]) == {"accuracy", "f1_macro", "roc_auc", "log_loss"}
+    assert metrics["mlp"]["accuracy"] > 0.5  # 3 tiny epochs, still far above chance (0.1)
+    card = json.loads((reproduced / "models/bundle/card.json").read_text())
+    assert card["metrics"] == metrics
+    assert re.fullmatch(r"[0-9a-f]{40}", card["git_commit"])
+    shown = run(["dvc", "metrics", "show", "--json"], cwd=reproduced).stdout
+    assert "mlp" in shown and "accuracy" in shown
+
+
+def test_second_repro_runs_nothing_and_status_is_clean(reproduced):
+    assert ran(run(["dvc", "repro"], cwd=reproduced).stdout) == []
+    assert is_clean(reproduced)
+
+
+def test_model_change_reruns_only_train_evaluate_package(reproduced, tmp_path):
+    repo = copy_of(reproduced, tmp_path)
+    result = run(["dvc", "exp", "run", "-S", "model.lr=0.003"], cwd=repo)
+    assert ran(result.stdout) == ["train", "evaluate", "package"]
+    assert "lr: 0.003" in (repo / "params.yaml").read_text()
+
+
+def test_switching_dataset_runs_end_to_end(reproduced, tmp_path):
+    repo = copy_of(reproduced, tmp_path)
+    result = run(
+        ["dvc", "exp", "run", "-S", "data=synthetic", "-S", "data.source.n_rows=500"], cwd=repo
+    )
+    assert ran(result.stdout) == STAGES
+    assert len(pd.read_parquet(repo / "data/raw/dataset.parquet")) == 500
+
+
+@pytest.mark.parametrize("remote", ["default", "s3"])
+def test_push_then_pull_in_a_fresh_clone_restores_everything(
+    reproduced, tmp_path, remote, request
+):
+    repo = copy_of(reproduced, tmp_path)
+    if remote == "s3":
+        request.getfixturevalue("s3_remote")(repo)
+    run(["dvc", "push"], cwd=repo)
+
+    clone = tmp_path / "clone"
+    run(["git", "clone", "-q", str(repo), str(clone)], cwd=tmp_path)
+    if remote == "s3":
+        request.getfixturevalue("s3_remote")(clone)
+    run(["dvc", "pull"], cwd=clone)
+    for rel in OUTPUTS:
+        assert (clone / rel).read_bytes() == (repo / rel).read_bytes(), rel
+    assert is_clean(clone)
+
+
+def write_csv_source(repo: Path, frame: pd.DataFrame | None, raw: str | None = None) -> None:
+    target = repo / "data/sources/wine.csv"
+    if raw is not None:
+        target.write_text(raw)
+    else:
+        frame.to_csv(target, index=False)
+
+
+def broken_cases(good: pd.DataFrame) -> dict[str, tuple[pd.DataFrame | None, str | None, str]]:
+    text = good.astype({"magnesium": object})
+    text.loc[11, "magnesium"] = "abc"
+    label = good.copy()
+    label.loc[5, "target"] = 42
+    return {
+        "missing-column": (good.drop(columns=["hue"]), None, "'hue' failed missing column"),
+        "text-in-numeric": (text, None, "'magnesium' failed coerce_dtype('float64') [row 11"),
+        "unknown-label": (label, None, "'target' failed label in"),
+        "empty-file": (None, "", "not empty"),
+    }
+
+
+def test_broken_dataset_stops_at_validate(tmp_path):
+    from shipyard.data.sources import sklearn_bundled
+
+    repo = make_project(tmp_path / "repo", overrides=("data=csv",))
+    good = sklearn_bundled("wine")
+    for name, (frame, raw, message) in broken_cases(good).items():
+        write_csv_source(repo, frame, raw)
+        result = run(["dvc", "repro"], cwd=repo, check=False)
+        assert result.returncode != 0, name
+        assert ran(result.stdout) == ["ingest", "validate"], name
+        assert message in result.stderr, f"{name}: {result.stderr[-2000:]}"
+        assert not (repo / "data/features").exists(), name
+        report = json.loads((repo / "reports/validation.json").read_text())
+        assert report["ok"] is False, name
