@@ -4,7 +4,6 @@ so a test run leaves nothing outside its temp dirs."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -55,24 +54,10 @@ def run(cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedPr
 
 
 def make_project(dest: Path, overrides: tuple[str, ...] = ()) -> Path:
-    """A fresh git repository holding the project as committed, with the debug config as
-    the default (so `dvc exp run -S ...` composes on top of it), and one commit."""
-    from shipyard import params
+    """The project as a fresh one-commit git repository, on the debug config."""
+    from shipyard.sandbox import copy_project
 
-    tracked = run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT).stdout.split()
-    skip = ("dvc.lock", "reports/", "dvclive/", ".github/", "tests/", "benchmarks/")
-    for rel in tracked:
-        if rel.startswith(skip) or not (ROOT / rel).exists():
-            continue
-        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / rel, dest / rel)
-    config = dest / "conf" / "config.yaml"
-    config.write_text(config.read_text().replace("- debug: null", "- debug: tiny"))
-    params.write(overrides, dest / "params.yaml", dest / "conf")
-    run(["git", "init", "-q", "-b", "main"], cwd=dest)
-    run(["git", "add", "-A"], cwd=dest)
-    run(["git", "commit", "-q", "-m", "project"], cwd=dest)
-    return dest
+    return copy_project(ROOT, dest, overrides, debug=True)
 
 
 @pytest.fixture(scope="session")
@@ -87,8 +72,11 @@ def s3_remote(tmp_path_factory):
     def configure(repo: Path) -> None:
         url = f"s3://{s3.BUCKET}/dvcstore"
         run(["dvc", "remote", "add", "--local", "-f", "-d", "s3", url], cwd=repo)
-        for option, value in (("endpointurl", endpoint), ("access_key_id", key),
-                              ("secret_access_key", secret)):
+        for option, value in (
+            ("endpointurl", endpoint),
+            ("access_key_id", key),
+            ("secret_access_key", secret),
+        ):
             run(["dvc", "remote", "modify", "--local", "s3", option, value], cwd=repo)
 
     yield configure

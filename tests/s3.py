@@ -30,9 +30,20 @@ def serve(root: Path, key: str, secret: str) -> tuple[subprocess.Popen, str]:
     (root / BUCKET).mkdir(parents=True)  # rclone serves each top-level folder as a bucket
     port = free_port()
     proc = subprocess.Popen(
-        ["rclone", "serve", "s3", str(root), "--addr", f"127.0.0.1:{port}",
-         "--auth-key", f"{key},{secret}", "--config", "/dev/null"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            "rclone",
+            "serve",
+            "s3",
+            str(root),
+            "--addr",
+            f"127.0.0.1:{port}",
+            "--auth-key",
+            f"{key},{secret}",
+            "--config",
+            "/dev/null",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     wait_for_port(port)
     return proc, f"http://127.0.0.1:{port}"

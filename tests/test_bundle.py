@@ -8,15 +8,26 @@ from shipyard import bundle, features, sklearn_io
 from shipyard.config import DataConfig, FeaturesConfig, SplitConfig
 from shipyard.models import mlp
 
-DATA = DataConfig(name="toy", task="classification", source={}, target="target",
-                  labels=["a", "b", "c"], min_rows=1, numeric_features=["x", "y"])
+DATA = DataConfig(
+    name="toy",
+    task="classification",
+    source={},
+    target="target",
+    labels=["a", "b", "c"],
+    min_rows=1,
+    numeric_features=["x", "y"],
+)
 FEATS = FeaturesConfig(
     split=SplitConfig(val_size=0.2, test_size=0.2),
     imputer={"_target_": "sklearn.impute.SimpleImputer", "strategy": "median"},
     scaler={"_target_": "sklearn.preprocessing.StandardScaler"},
 )
-SCHEMA = {"task": "classification", "features": ["x", "y"], "target": "target",
-          "labels": ["a", "b", "c"]}
+SCHEMA = {
+    "task": "classification",
+    "features": ["x", "y"],
+    "target": "target",
+    "labels": ["a", "b", "c"],
+}
 
 
 @pytest.fixture
@@ -25,15 +36,24 @@ def made(tmp_path):
 
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
-    raw = pd.DataFrame({"x": rng.normal(10, 3, 60), "y": rng.normal(size=60),
-                        "target": ["a", "b", "c"] * 20})
+    raw = pd.DataFrame(
+        {"x": rng.normal(10, 3, 60), "y": rng.normal(size=60), "target": ["a", "b", "c"] * 20}
+    )
     featurizer = features.build_featurizer(FEATS).fit(raw[DATA.numeric_features])
     sklearn_io.dump(featurizer, tmp_path / "featurizer.skops")
     net = mlp.MLP(mlp.Architecture(2, [8], 3, 0.0)).eval()
     mlp.save(net, tmp_path / "mlp")
-    card = {"version": "toy-1", "task": "classification", "dataset": "toy", "n_features": 2,
-            "labels": SCHEMA["labels"], "git_commit": "abc", "data_md5": "0",
-            "metrics": {"mlp": {"accuracy": 0.5}}, "params": {"seed": 1}}
+    card = {
+        "version": "toy-1",
+        "task": "classification",
+        "dataset": "toy",
+        "n_features": 2,
+        "labels": SCHEMA["labels"],
+        "git_commit": "abc",
+        "data_md5": "0",
+        "metrics": {"mlp": {"accuracy": 0.5}},
+        "params": {"seed": 1},
+    }
     out = tmp_path / "bundle"
     bundle.write(out, tmp_path / "featurizer.skops", tmp_path / "mlp", SCHEMA, card)
     return raw, featurizer, net, out
@@ -53,8 +73,14 @@ def test_bundle_predicts_raw_rows_like_the_pipeline(made):
 def test_bundle_holds_only_code_free_formats(made):
     *_, out = made
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["featurizer.skops", "model.safetensors", "model.json", "schema.json", "card.json",
-         "README.md"]
+        [
+            "featurizer.skops",
+            "model.safetensors",
+            "model.json",
+            "schema.json",
+            "card.json",
+            "README.md",
+        ]
     )
     assert json.loads((out / "schema.json").read_text()) == SCHEMA
 

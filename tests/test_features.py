@@ -5,8 +5,15 @@ import pytest
 from shipyard import features
 from shipyard.config import DataConfig, FeaturesConfig, SplitConfig
 
-DATA = DataConfig(name="toy", task="classification", source={}, target="target",
-                  labels=["no", "yes"], min_rows=1, numeric_features=["a", "b"])
+DATA = DataConfig(
+    name="toy",
+    task="classification",
+    source={},
+    target="target",
+    labels=["no", "yes"],
+    min_rows=1,
+    numeric_features=["a", "b"],
+)
 CFG = FeaturesConfig(
     split=SplitConfig(val_size=0.2, test_size=0.2),
     imputer={"_target_": "sklearn.impute.SimpleImputer", "strategy": "median"},

@@ -41,3 +41,18 @@ def test_one_vs_rest_flattens_rows_by_class():
     truth, score = one_vs_rest(np.array([1, 0]), np.array([[0.2, 0.8], [0.6, 0.4]]))
     assert truth.tolist() == [0, 1, 1, 0]
     assert score.tolist() == [0.2, 0.8, 0.6, 0.4]
+
+
+def test_predictions_frame_keeps_row_ids_and_names_classes():
+    import pandas as pd
+
+    from shipyard.evaluation import predictions_frame
+
+    frame = predictions_frame(
+        pd.Series([7, 3], index=[10, 11]),
+        np.array([1, 0]),
+        np.array([[0.2, 0.8], [0.6, 0.4]]),
+        ["no", "yes"],
+    )
+    assert list(frame.columns) == ["row_id", "label", "predicted", "proba_no", "proba_yes"]
+    assert frame["row_id"].tolist() == [7, 3] and frame["predicted"].tolist() == [1, 0]

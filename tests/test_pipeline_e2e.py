@@ -16,9 +16,14 @@ pytestmark = pytest.mark.slow
 
 STAGES = ["ingest", "validate", "featurize", "train", "baseline", "evaluate", "package"]
 OUTPUTS = [
-    "data/raw/dataset.parquet", "data/features/train.parquet", "models/featurizer.skops",
-    "models/mlp/model.safetensors", "models/baseline.skops", "data/predictions/mlp.parquet",
-    "reports/evaluate/metrics.json", "models/bundle/card.json",
+    "data/raw/dataset.parquet",
+    "data/features/train.parquet",
+    "models/featurizer.skops",
+    "models/mlp/model.safetensors",
+    "models/baseline.skops",
+    "data/predictions/mlp.parquet",
+    "reports/evaluate/metrics.json",
+    "models/bundle/card.json",
 ]
 
 
@@ -84,9 +89,7 @@ def test_switching_dataset_runs_end_to_end(reproduced, tmp_path):
 
 
 @pytest.mark.parametrize("remote", ["default", "s3"])
-def test_push_then_pull_in_a_fresh_clone_restores_everything(
-    reproduced, tmp_path, remote, request
-):
+def test_push_then_pull_in_a_fresh_clone_restores_everything(reproduced, tmp_path, remote, request):
     repo = copy_of(reproduced, tmp_path)
     if remote == "s3":
         request.getfixturevalue("s3_remote")(repo)

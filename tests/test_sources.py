@@ -5,9 +5,18 @@ from shipyard.data import sources
 
 
 def test_synthetic_is_seeded_and_uses_configured_names():
-    args = dict(n_rows=200, features=["a", "b", "c"], labels=["x", "y"], n_informative=2,
-                class_sep=1.0, seed=7)
-    first, second = sources.synthetic_classification(**args), sources.synthetic_classification(**args)
+    args = dict(
+        n_rows=200,
+        features=["a", "b", "c"],
+        labels=["x", "y"],
+        n_informative=2,
+        class_sep=1.0,
+        seed=7,
+    )
+    first, second = (
+        sources.synthetic_classification(**args),
+        sources.synthetic_classification(**args),
+    )
     pd.testing.assert_frame_equal(first, second)
     assert list(first.columns) == ["a", "b", "c", "target"]
     assert set(first["target"]) == {"x", "y"}

@@ -7,13 +7,21 @@ import torch
 from shipyard.config import ModelConfig, TrainerConfig
 from shipyard.training import LAST, fit
 
-MODEL = ModelConfig(name="mlp", hidden_sizes=[16], dropout=0.1, lr=0.01, weight_decay=0.0,
-                    batch_size=32)
+MODEL = ModelConfig(
+    name="mlp", hidden_sizes=[16], dropout=0.1, lr=0.01, weight_decay=0.0, batch_size=32
+)
 
 
 def trainer(max_epochs: int) -> TrainerConfig:
-    return TrainerConfig(accelerator="cpu", devices=1, strategy="auto", precision="auto",
-                         max_epochs=max_epochs, patience=50, deterministic=True)
+    return TrainerConfig(
+        accelerator="cpu",
+        devices=1,
+        strategy="auto",
+        precision="auto",
+        max_epochs=max_epochs,
+        patience=50,
+        deterministic=True,
+    )
 
 
 @pytest.fixture(scope="module")

@@ -6,15 +6,21 @@ from shipyard.config import DataConfig
 from shipyard.validation import validate
 
 CFG = DataConfig(
-    name="toy", task="classification", source={}, target="target", labels=[0, 1, 2],
-    min_rows=10, numeric_features=["a", "b"],
+    name="toy",
+    task="classification",
+    source={},
+    target="target",
+    labels=[0, 1, 2],
+    min_rows=10,
+    numeric_features=["a", "b"],
 )
 
 
 def good() -> pd.DataFrame:
     rng = np.random.default_rng(0)
-    return pd.DataFrame({"a": rng.normal(size=30), "b": rng.normal(size=30),
-                         "target": np.arange(30) % 3})
+    return pd.DataFrame(
+        {"a": rng.normal(size=30), "b": rng.normal(size=30), "target": np.arange(30) % 3}
+    )
 
 
 def test_good_table_passes():
@@ -58,8 +64,17 @@ def null_label(df):
         (lambda df: pd.DataFrame(), "<table>", "not empty", None),
         (lambda df: df.head(0), "<table>", "at least 10 rows", None),
     ],
-    ids=["missing-column", "extra-column", "text-in-numeric", "null-feature", "unknown-label",
-         "null-label", "too-few-rows", "empty-file", "header-only"],
+    ids=[
+        "missing-column",
+        "extra-column",
+        "text-in-numeric",
+        "null-feature",
+        "unknown-label",
+        "null-label",
+        "too-few-rows",
+        "empty-file",
+        "header-only",
+    ],
 )
 def test_broken_table_names_column_check_and_rows(breakage, column, check, row):
     report = validate(breakage(good()), CFG)

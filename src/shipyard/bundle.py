@@ -3,7 +3,8 @@
 featurizer.skops   fitted feature transform (skops: loads without running code)
 model.safetensors  network weights, model.json its architecture
 schema.json        input features in order, target, labels, task
-card.json          model card: version, git commit, params, data hash, metrics (README.md renders it)
+card.json          model card: version, git commit, params, data hash, metrics
+README.md          the card, rendered
 """
 
 from __future__ import annotations

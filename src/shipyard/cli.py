@@ -10,9 +10,10 @@ def _params(args: argparse.Namespace) -> None:
     from shipyard import params
 
     out = params.write(args.overrides, args.output, args.config_dir)
-    print(f"params: composed {args.config_dir}/ -> {out}" + (
-        f" with {' '.join(args.overrides)}" if args.overrides else ""
-    ))
+    print(
+        f"params: composed {args.config_dir}/ -> {out}"
+        + (f" with {' '.join(args.overrides)}" if args.overrides else "")
+    )
 
 
 def _check_params(args: argparse.Namespace) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import pandas as pd
 
 
 def classification_metrics(y_true: np.ndarray, proba: np.ndarray) -> dict[str, float]:
@@ -27,3 +30,14 @@ def one_vs_rest(y_true: np.ndarray, proba: np.ndarray) -> tuple[np.ndarray, np.n
     """Flatten to binary (is this the class?, its score): micro-averaged ROC/PR curves."""
     onehot = np.eye(proba.shape[1], dtype=np.int64)[y_true]
     return onehot.ravel(), proba.ravel()
+
+
+def predictions_frame(
+    row_ids: pd.Series, y_true: np.ndarray, proba: np.ndarray, labels: list[Any]
+) -> pd.DataFrame:
+    """Per-row predictions, keyed by raw row id, so two runs can be compared row by row."""
+    frame = pd.DataFrame(proba, columns=[f"proba_{label}" for label in labels])
+    frame.insert(0, "predicted", proba.argmax(axis=1))
+    frame.insert(0, "label", y_true)
+    frame.insert(0, "row_id", row_ids.to_numpy())
+    return frame

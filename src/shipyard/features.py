@@ -43,9 +43,7 @@ def encode_labels(values: pd.Series, labels: list[Any]) -> np.ndarray:
     return values.map(index).to_numpy(dtype=np.int64)
 
 
-def transform(
-    part: pd.DataFrame, featurizer: Any, data: DataConfig
-) -> pd.DataFrame:
+def transform(part: pd.DataFrame, featurizer: Any, data: DataConfig) -> pd.DataFrame:
     """Model-ready frame: row id, label index, float32 features named by the featurizer."""
     x = featurizer.transform(part[data.numeric_features]).astype(np.float32)
     out = pd.DataFrame(x, columns=list(featurizer.get_feature_names_out()), index=part.index)

@@ -62,11 +62,11 @@ def fit(
     best = ModelCheckpoint(dirpath=checkpoint_dir, monitor="val/loss", save_last=True)
     logger = False
     if log_dir is not None:
-        from dvclive.lightning import DVCLiveLogger
+        from shipyard.live_logger import LiveLogger
 
         # The stage's dvc.yaml declares the plots, and `dvc exp run` saves experiments:
         # dvclive must neither rewrite dvc.yaml nor make its own experiment.
-        logger = DVCLiveLogger(
+        logger = LiveLogger(
             dir=str(log_dir), save_dvc_exp=False, dvcyaml=False, resume=ckpt_path is not None
         )
 

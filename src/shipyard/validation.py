@@ -25,9 +25,11 @@ class Problem:
 
     def describe(self) -> str:
         shown = ", ".join(f"row {e['row']}: {e['value']!r}" for e in self.examples)
-        more = f" (+{self.n_failures - len(self.examples)} more)" if self.n_failures > len(
-            self.examples
-        ) else ""
+        more = (
+            f" (+{self.n_failures - len(self.examples)} more)"
+            if self.n_failures > len(self.examples)
+            else ""
+        )
         where = f" [{shown}{more}]" if shown else ""
         return f"column '{self.column}' failed {self.check}{where}"
 
@@ -92,7 +94,9 @@ def _problems(failure_cases: pd.DataFrame) -> list[Problem]:
     coerced = set(cases.loc[cases["check"].str.startswith("coerce_dtype"), "column"])
     for (column, check), group in cases.groupby(["column", "check"], sort=False, dropna=False):
         if check in _PRESENCE:
-            problems += [Problem(str(name), _PRESENCE[check], 1, []) for name in group["failure_case"]]
+            problems += [
+                Problem(str(name), _PRESENCE[check], 1, []) for name in group["failure_case"]
+            ]
             continue
         if column in coerced and str(check).startswith("dtype("):
             continue  # the same cells already failed coercion

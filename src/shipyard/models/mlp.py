@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -59,6 +60,6 @@ def load(directory: str | Path) -> MLP:
 
 
 @torch.inference_mode()
-def predict_proba(net: MLP, x: "torch.Tensor | object") -> "torch.Tensor":
+def predict_proba(net: MLP, x: torch.Tensor | np.ndarray) -> torch.Tensor:
     """Class probabilities for a float32 feature matrix."""
     return torch.softmax(net(torch.as_tensor(x, dtype=torch.float32)), dim=-1)

@@ -9,17 +9,6 @@ from shipyard.config import PARAMS_FILE, DataConfig, load_section
 from shipyard.stages import entrypoint
 
 
-def predictions_frame(row_ids, y_true, proba, labels):  # noqa: ANN001, ANN201
-    """Per-row predictions, keyed by raw row id, so two runs can be compared row by row."""
-    import pandas as pd
-
-    frame = pd.DataFrame(proba, columns=[f"proba_{label}" for label in labels])
-    frame.insert(0, "predicted", proba.argmax(axis=1))
-    frame.insert(0, "label", y_true)
-    frame.insert(0, "row_id", row_ids)
-    return frame
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--features", type=Path, required=True)
@@ -35,7 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     from dvclive import Live
 
     from shipyard import sklearn_io
-    from shipyard.evaluation import classification_metrics, one_vs_rest
+    from shipyard.evaluation import classification_metrics, one_vs_rest, predictions_frame
     from shipyard.features import ROW_ID, arrays
     from shipyard.models import mlp
 
@@ -54,7 +43,9 @@ def main(argv: list[str] | None = None) -> None:
         for name, proba in probas.items():
             for metric, value in classification_metrics(y, proba).items():
                 live.log_metric(f"{name}/{metric}", value, plot=False)
-            live.log_sklearn_plot("confusion_matrix", y, proba.argmax(axis=1), f"confusion/{name}.json")
+            live.log_sklearn_plot(
+                "confusion_matrix", y, proba.argmax(axis=1), f"confusion/{name}.json"
+            )
             live.log_sklearn_plot("roc", *one_vs_rest(y, proba), f"roc/{name}.json")
             live.log_sklearn_plot(
                 "precision_recall", *one_vs_rest(y, proba), f"precision_recall/{name}.json"

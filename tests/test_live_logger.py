@@ -1,0 +1,35 @@
+import ast
+import inspect
+import textwrap
+
+import dvclive.lightning
+
+from shipyard.live_logger import SYNC_POINTS, LiveLogger, called_from_sync_point
+
+
+def test_sync_points_are_the_ones_dvclive_looks_for():
+    tree = ast.parse(textwrap.dedent(inspect.getsource(dvclive.lightning._should_sync)))
+    tuples = [node for node in ast.walk(tree) if isinstance(node, ast.Tuple)]
+    names = {elt.value for node in tuples for elt in node.elts if isinstance(elt, ast.Constant)}
+    assert names == SYNC_POINTS, "dvclive changed _should_sync: update shipyard.live_logger"
+
+
+def test_called_from_sync_point_sees_the_caller_chain():
+    def log_eval_end_metrics():
+        return inner()
+
+    def inner():
+        return called_from_sync_point()
+
+    assert log_eval_end_metrics() is True
+    assert inner() is False
+
+
+def test_logger_syncs_its_summary_at_sync_points(tmp_path):
+    logger = LiveLogger(dir=str(tmp_path), save_dvc_exp=False, dvcyaml=False)
+
+    def update_train_epoch_metrics():
+        logger.log_metrics({"val/loss": 0.5}, step=3)
+
+    update_train_epoch_metrics()
+    assert '"loss": 0.5' in (tmp_path / "metrics.json").read_text()
