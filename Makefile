@@ -8,6 +8,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH_VERSION := 2.13.0
+# Where torch comes from: empty = pip's default; CI on GitHub sets the CPU wheel index.
+TORCH_INDEX ?=
 OVERRIDES ?=
 PYTEST_ARGS ?=
 
@@ -24,7 +26,7 @@ $(STAMP): pyproject.toml requirements/lock.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@# torch first and exact: an open range with no torch present pulls the newest CUDA build.
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q torch==$(TORCH_VERSION)
+	$(BIN)/python -m pip install -q torch==$(TORCH_VERSION) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(BIN)/python -m pip install -q -c requirements/lock.txt -e '.[dev]'
 	@touch $@
 
@@ -45,9 +47,11 @@ test: $(STAMP) ## Run the whole test suite, end-to-end tests included
 test-fast: $(STAMP) ## Unit tests only (skips the slow end-to-end runs)
 	pytest -m "not slow" $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff lint and format check
+lint: $(STAMP) ## ruff lint and format check; workflows: schema and security audit
 	ruff check .
 	ruff format --check .
+	check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yaml
+	zizmor --offline .github/workflows
 
 format: $(STAMP) ## Apply ruff's formatting and fixes
 	ruff format .
