@@ -91,8 +91,14 @@ class Bundle:
     @classmethod
     def load(cls, path: str | Path) -> Bundle:
         src = Path(path)
+        featurizer = sklearn_io.load(src / FEATURIZER)
+        # Rows arrive as arrays in schema order; the names were checked before this point,
+        # so drop them rather than have scikit-learn warn on every call.
+        for step in getattr(featurizer, "steps", [(None, featurizer)]):
+            step[1].__dict__.pop("feature_names_in_", None)
+        featurizer.__dict__.pop("feature_names_in_", None)
         return cls(
-            featurizer=sklearn_io.load(src / FEATURIZER),
+            featurizer=featurizer,
             net=mlp.load(src),
             schema=json.loads((src / SCHEMA).read_text()),
             card=json.loads((src / CARD).read_text()),
@@ -111,5 +117,9 @@ class Bundle:
         return self.schema["labels"]
 
     def predict_proba(self, rows: pd.DataFrame) -> np.ndarray:
-        x = self.featurizer.transform(rows[self.features]).astype(np.float32)
-        return mlp.predict_proba(self.net, x).numpy()
+        return self.predict_proba_array(rows[self.features].to_numpy(dtype=np.float64))
+
+    def predict_proba_array(self, x: np.ndarray) -> np.ndarray:
+        """Probabilities for raw feature values, columns in `self.features` order."""
+        features = self.featurizer.transform(x).astype(np.float32)
+        return mlp.predict_proba(self.net, features).numpy()

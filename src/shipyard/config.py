@@ -65,6 +65,24 @@ class TrainerConfig:
 
 
 @dataclass
+class BatchingConfig:
+    enabled: bool
+    max_batch_size: int
+    max_latency_ms: int
+
+
+@dataclass
+class ServeConfig:
+    model_name: str
+    max_rows: int
+    max_body_bytes: int
+    batching: BatchingConfig
+    timeout_s: int
+    prediction_log: str | None
+    shadow_bundle: str | None
+
+
+@dataclass
 class Params:
     """Every section, for the stages that need several (package writes them into the card)."""
 
@@ -74,6 +92,7 @@ class Params:
     model: ModelConfig
     baseline: dict[str, Any] = field(default_factory=dict)
     trainer: TrainerConfig | None = None
+    serve: ServeConfig | None = None
 
 
 def _validated(schema: type[T], node: Any, where: str) -> T:
