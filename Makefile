@@ -12,12 +12,17 @@ TORCH_VERSION := 2.13.0
 TORCH_INDEX ?=
 OVERRIDES ?=
 PYTEST_ARGS ?=
+PORT ?= 3000
+BENTO ?= shipyard:latest
+# Targets depend on $(SETUP); `make SETUP= ...` uses the current environment as it is.
+SETUP ?= $(STAMP)
 
 # Stages run as `python -m shipyard.stages.*`: the venv must come first on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: help setup params check-params repro test test-fast lint format lock push pull bench-pipeline clean
+.PHONY: help setup params check-params repro test test-fast lint format lock push pull \
+	serve bento serve-bento bench-pipeline bench-serving clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -30,44 +35,62 @@ $(STAMP): pyproject.toml requirements/lock.txt
 	$(BIN)/python -m pip install -q -c requirements/lock.txt -e '.[dev]'
 	@touch $@
 
-setup: $(STAMP) ## Create .venv and install pinned dependencies (idempotent)
+setup: $(SETUP) ## Create .venv and install pinned dependencies (idempotent)
 
-params: $(STAMP) ## Compose conf/ into params.yaml (OVERRIDES="model.lr=0.01 data=synthetic")
+params: $(SETUP) ## Compose conf/ into params.yaml (OVERRIDES="model.lr=0.01 data=synthetic")
 	shipyard params $(OVERRIDES)
 
-check-params: $(STAMP) ## Fail if params.yaml is out of sync with conf/
+check-params: $(SETUP) ## Fail if params.yaml is out of sync with conf/
 	shipyard check-params
 
-repro: $(STAMP) ## Run the pipeline (dvc repro)
+repro: $(SETUP) ## Run the pipeline (dvc repro)
 	dvc repro
 
-test: $(STAMP) ## Run the whole test suite, end-to-end tests included
+test: $(SETUP) ## Run the whole test suite, end-to-end tests included
 	pytest $(PYTEST_ARGS)
 
-test-fast: $(STAMP) ## Unit tests only (skips the slow end-to-end runs)
+test-fast: $(SETUP) ## Unit tests only (skips the slow end-to-end runs)
 	pytest -m "not slow" $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff lint and format check; workflows: schema and security audit
+lint: $(SETUP) ## ruff lint and format check; workflows: schema and security audit
 	ruff check .
 	ruff format --check .
 	check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yaml
 	zizmor --offline .github/workflows
 
-format: $(STAMP) ## Apply ruff's formatting and fixes
+format: $(SETUP) ## Apply ruff's formatting and fixes
 	ruff format .
 	ruff check --fix .
 
-lock: $(STAMP) ## Re-pin requirements/lock.txt from the current .venv
+lock: $(SETUP) ## Re-pin requirements/lock.txt from the current .venv
 	pip freeze --exclude-editable | sed -E 's/^(torch==[0-9.]+)\+.*/\1/' > requirements/lock.txt
 
-push: $(STAMP) ## Push data, features and models to the DVC remote
+push: $(SETUP) ## Push data, features and models to the DVC remote
 	dvc push
 
-pull: $(STAMP) ## Pull data, features and models from the DVC remote
+pull: $(SETUP) ## Pull data, features and models from the DVC remote
 	dvc pull
 
-bench-pipeline: $(STAMP) ## Time full and no-op dvc repro; list stages a model.* change reruns
+serve: $(SETUP) ## Serve models/bundle from the working tree on localhost (PORT=3000)
+	SHIPYARD_BUNDLE=models/bundle bentoml serve shipyard.serving.service:Classifier \
+		--host 127.0.0.1 --port $(PORT)
+
+bento: $(SETUP) ## Put models/bundle in BentoML's model store and build the bento
+	shipyard import-model
+	python -m pip wheel -q --no-deps --no-build-isolation -w dist .
+	bentoml build -o tag \
+		--label model_version=$$(python -c 'import json;print(json.load(open("models/bundle/card.json"))["version"])') \
+		--label git_commit=$$(git rev-parse --short HEAD)
+
+serve-bento: $(SETUP) ## Serve a built bento by tag (BENTO=shipyard:latest) on localhost (PORT=3000)
+	SHIPYARD_PREDICTION_LOG=$(CURDIR)/logs/predictions.jsonl bentoml serve $(BENTO) \
+		--host 127.0.0.1 --port $(PORT)
+
+bench-pipeline: $(SETUP) ## Time full and no-op dvc repro; list stages a model.* change reruns
 	python benchmarks/pipeline.py
+
+bench-serving: $(SETUP) ## req/s and p50/p99 of /predict vs a no-op BentoML service and in-process
+	python benchmarks/serving.py
 
 clean: ## Remove the venv and pipeline outputs in the workspace (the DVC cache stays)
 	rm -rf $(VENV) data/raw data/features data/predictions models/mlp models/bundle models/*.skops

@@ -4,13 +4,16 @@ so a test run leaves nothing outside its temp dirs."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+STAGES = ["ingest", "validate", "featurize", "train", "baseline", "evaluate", "package"]
 BIN = Path(sys.executable).parent
 
 
@@ -64,13 +67,13 @@ def make_project(dest: Path, overrides: tuple[str, ...] = ()) -> Path:
 def s3_remote(tmp_path_factory):
     """Configures a repo's default remote as a bucket on a real loopback S3 server.
     Credentials go to .dvc/config.local, as a user would keep them out of git."""
-    from tests import s3
+    from tests import servers
 
     key, secret = "shipyard-key", "shipyard-secret"
-    proc, endpoint = s3.serve(tmp_path_factory.mktemp("s3"), key, secret)
+    proc, endpoint = servers.serve_s3(tmp_path_factory.mktemp("s3"), key, secret)
 
     def configure(repo: Path) -> None:
-        url = f"s3://{s3.BUCKET}/dvcstore"
+        url = f"s3://{servers.BUCKET}/dvcstore"
         run(["dvc", "remote", "add", "--local", "-f", "-d", "s3", url], cwd=repo)
         for option, value in (
             ("endpointurl", endpoint),
@@ -82,3 +85,24 @@ def s3_remote(tmp_path_factory):
     yield configure
     proc.terminate()
     proc.wait(timeout=10)
+
+
+def ran(output: str) -> list[str]:
+    """The stages a dvc command ran, in order."""
+    return re.findall(r"Running stage '(\w+)'", output)
+
+
+@dataclass
+class Reproduced:
+    path: Path
+    first_run: list[str]
+
+
+@pytest.fixture(scope="session")
+def reproduced(tmp_path_factory) -> Reproduced:
+    """One debug-config `dvc repro`, committed. Tests that change it work on a copy."""
+    repo = make_project(tmp_path_factory.mktemp("reproduced") / "repo")
+    first = ran(run(["dvc", "repro"], cwd=repo).stdout)
+    run(["git", "add", "-A"], cwd=repo)
+    run(["git", "commit", "-q", "-m", "reproduced"], cwd=repo)
+    return Reproduced(repo, first)

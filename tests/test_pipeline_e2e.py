@@ -10,11 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import make_project, run
+from tests.conftest import STAGES, make_project, ran, run
 
 pytestmark = pytest.mark.slow
 
-STAGES = ["ingest", "validate", "featurize", "train", "baseline", "evaluate", "package"]
 OUTPUTS = [
     "data/raw/dataset.parquet",
     "data/features/train.parquet",
@@ -27,24 +26,9 @@ OUTPUTS = [
 ]
 
 
-def ran(output: str) -> list[str]:
-    return re.findall(r"Running stage '(\w+)'", output)
-
-
 def is_clean(repo: Path) -> bool:
     status = run(["dvc", "status"], cwd=repo).stdout
     return "up to date" in status
-
-
-@pytest.fixture(scope="module")
-def reproduced(tmp_path_factory) -> Path:
-    """One debug-config repro, committed; tests work on copies of it."""
-    repo = make_project(tmp_path_factory.mktemp("e2e") / "repo")
-    result = run(["dvc", "repro"], cwd=repo)
-    assert ran(result.stdout) == STAGES
-    run(["git", "add", "-A"], cwd=repo)
-    run(["git", "commit", "-q", "-m", "reproduced"], cwd=repo)
-    return repo
 
 
 def copy_of(repo: Path, tmp_path: Path) -> Path:
@@ -54,33 +38,34 @@ def copy_of(repo: Path, tmp_path: Path) -> Path:
 
 
 def test_repro_produces_every_output_and_a_model_card(reproduced):
+    assert reproduced.first_run == STAGES
     for rel in OUTPUTS:
-        assert (reproduced / rel).exists(), rel
-    metrics = json.loads((reproduced / "reports/evaluate/metrics.json").read_text())
+        assert (reproduced.path / rel).exists(), rel
+    metrics = json.loads((reproduced.path / "reports/evaluate/metrics.json").read_text())
     assert set(metrics) == {"mlp", "baseline"}
     assert set(metrics["mlp"]) == {"accuracy", "f1_macro", "roc_auc", "log_loss"}
     assert metrics["mlp"]["accuracy"] > 0.5  # 3 tiny epochs, still far above chance (0.1)
-    card = json.loads((reproduced / "models/bundle/card.json").read_text())
+    card = json.loads((reproduced.path / "models/bundle/card.json").read_text())
     assert card["metrics"] == metrics
     assert re.fullmatch(r"[0-9a-f]{40}", card["git_commit"])
-    shown = run(["dvc", "metrics", "show", "--json"], cwd=reproduced).stdout
+    shown = run(["dvc", "metrics", "show", "--json"], cwd=reproduced.path).stdout
     assert "mlp" in shown and "accuracy" in shown
 
 
 def test_second_repro_runs_nothing_and_status_is_clean(reproduced):
-    assert ran(run(["dvc", "repro"], cwd=reproduced).stdout) == []
-    assert is_clean(reproduced)
+    assert ran(run(["dvc", "repro"], cwd=reproduced.path).stdout) == []
+    assert is_clean(reproduced.path)
 
 
 def test_model_change_reruns_only_train_evaluate_package(reproduced, tmp_path):
-    repo = copy_of(reproduced, tmp_path)
+    repo = copy_of(reproduced.path, tmp_path)
     result = run(["dvc", "exp", "run", "-S", "model.lr=0.003"], cwd=repo)
     assert ran(result.stdout) == ["train", "evaluate", "package"]
     assert "lr: 0.003" in (repo / "params.yaml").read_text()
 
 
 def test_switching_dataset_runs_end_to_end(reproduced, tmp_path):
-    repo = copy_of(reproduced, tmp_path)
+    repo = copy_of(reproduced.path, tmp_path)
     result = run(
         ["dvc", "exp", "run", "-S", "data=synthetic", "-S", "data.source.n_rows=500"], cwd=repo
     )
@@ -90,7 +75,7 @@ def test_switching_dataset_runs_end_to_end(reproduced, tmp_path):
 
 @pytest.mark.parametrize("remote", ["default", "s3"])
 def test_push_then_pull_in_a_fresh_clone_restores_everything(reproduced, tmp_path, remote, request):
-    repo = copy_of(reproduced, tmp_path)
+    repo = copy_of(reproduced.path, tmp_path)
     if remote == "s3":
         request.getfixturevalue("s3_remote")(repo)
     run(["dvc", "push"], cwd=repo)

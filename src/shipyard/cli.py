@@ -27,6 +27,16 @@ def _check_params(args: argparse.Namespace) -> None:
     print(f"{args.output} matches {args.config_dir}/")
 
 
+def _import_model(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from shipyard.config import ServeConfig, load_section
+    from shipyard.serving.store import import_bundle
+
+    name = load_section("serve", ServeConfig, args.params).model_name
+    print(import_bundle(Path(args.bundle), name))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="shipyard", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -39,6 +49,12 @@ def main(argv: list[str] | None = None) -> None:
         sub.add_argument("--output", default="params.yaml")
         sub.add_argument("--config-dir", default="conf")
         sub.set_defaults(func=func)
+    sub = commands.add_parser(
+        "import-model", help="put a bundle into BentoML's model store; prints its tag"
+    )
+    sub.add_argument("--bundle", default="models/bundle")
+    sub.add_argument("--params", default="params.yaml")
+    sub.set_defaults(func=_import_model)
     args = parser.parse_args(argv)
 
     from shipyard.config import ConfigError

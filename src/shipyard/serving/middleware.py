@@ -105,6 +105,12 @@ class PredictionLog:
         if scope["type"] != "http" or scope["path"] != self.path:
             return await self.app(scope, receive, send)
         start = time.perf_counter()
+        try:  # the body was read (and bounded) by BodySizeLimit, which runs first
+            payload = json.loads(scope["state"]["shipyard.body"])
+        except ValueError as err:
+            return await _reply(send, 400, f"request body is not valid JSON: {err}")
+        if not isinstance(payload, dict) or not isinstance(payload.get("rows"), list):
+            return await _reply(send, 400, 'request body must be {"rows": [{feature: value}]}')
         headers = dict(scope["headers"])
         request_id = headers.get(REQUEST_ID, b"").decode("latin-1")[:64] or uuid.uuid4().hex
         status, chunks = 0, []
@@ -128,7 +134,7 @@ class PredictionLog:
                 json.dumps({"request_id": request_id, "status": status, "latency_ms": latency_ms})
             )
             return
-        rows = json.loads(scope.get("state", {}).get("shipyard.body", b"{}")).get("rows", [])
+        rows = payload["rows"]
         outputs = json.loads(b"".join(chunks))
         shadow = self._shadow(rows)
         for i, (row, output) in enumerate(zip(rows, outputs, strict=True)):

@@ -4,7 +4,8 @@ label, class probabilities and model version. BentoML adds /healthz, /livez, /re
 
 The bundle comes from SHIPYARD_BUNDLE (a directory: `make serve`) or else from BentoML's
 model store (`serve.model_name`, as packed into a bento by `make bento`). Settings come
-from the `serve` section of params.yaml (SHIPYARD_PARAMS overrides the path).
+from the `serve` section of params.yaml (SHIPYARD_PARAMS overrides the path;
+SHIPYARD_PREDICTION_LOG overrides where predictions are logged).
 """
 
 from __future__ import annotations
@@ -107,6 +108,7 @@ Classifier.add_asgi_middleware(BodySizeLimit, max_bytes=SETTINGS.max_body_bytes)
 Classifier.add_asgi_middleware(
     PredictionLog,
     path="/predict",
-    logger=prediction_logger(SETTINGS.prediction_log),
+    # A bento's directory is read-only in spirit: `make serve-bento` points the log elsewhere.
+    logger=prediction_logger(os.environ.get("SHIPYARD_PREDICTION_LOG", SETTINGS.prediction_log)),
     shadow=shadow_predictor(SETTINGS.shadow_bundle),
 )

@@ -1,0 +1,148 @@
+"""Typed views of params.yaml: each stage loads only the sections it declares in dvc.yaml.
+
+params.yaml is composed from conf/ by Hydra; here each section is merged into a
+dataclass schema so an unknown or mistyped key fails fast with its full name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+PARAMS_FILE = "params.yaml"
+
+
+class ConfigError(ValueError):
+    """A params.yaml section that does not match its schema."""
+
+
+@dataclass
+class DataConfig:
+    name: str
+    task: str
+    source: dict[str, Any]  # a Hydra `_target_` spec returning a DataFrame
+    target: str
+    labels: list[Any]
+    min_rows: int
+    numeric_features: list[str]
+
+
+@dataclass
+class SplitConfig:
+    val_size: float
+    test_size: float
+
+
+@dataclass
+class FeaturesConfig:
+    split: SplitConfig
+    imputer: dict[str, Any]  # `_target_` specs of scikit-learn transformers
+    scaler: dict[str, Any]
+
+
+@dataclass
+class ModelConfig:
+    name: str
+    hidden_sizes: list[int]
+    dropout: float
+    lr: float
+    weight_decay: float
+    batch_size: int
+
+
+@dataclass
+class TrainerConfig:
+    accelerator: str
+    devices: Any  # "auto", a count, or a list of device ids
+    strategy: str
+    precision: str
+    max_epochs: int
+    patience: int
+    deterministic: bool
+
+
+@dataclass
+class BatchingConfig:
+    enabled: bool
+    max_batch_size: int
+    max_latency_ms: int
+
+
+@dataclass
+class ServeConfig:
+    model_name: str
+    max_rows: int
+    max_body_bytes: int
+    batching: BatchingConfig
+    timeout_s: int
+    prediction_log: str | None
+    shadow_bundle: str | None
+
+
+@dataclass
+class Params:
+    """Every section, for the stages that need several (package writes them into the card)."""
+
+    seed: int
+    data: DataConfig
+    features: FeaturesConfig
+    model: ModelConfig
+    baseline: dict[str, Any] = field(default_factory=dict)
+    trainer: TrainerConfig | None = None
+    serve: ServeConfig | None = None
+
+
+def _validated(schema: type[T], node: Any, where: str) -> T:
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(schema), node)
+        return OmegaConf.to_object(merged)  # type: ignore[return-value]
+    except OmegaConfBaseException as err:
+        key = getattr(err, "full_key", None) or "?"
+        msg = getattr(err, "msg", None) or str(err)
+        raise ConfigError(f"{where}: bad key '{key}': {msg.splitlines()[0]}") from None
+
+
+def _read(params_file: str | Path) -> Any:
+    from omegaconf import OmegaConf
+
+    path = Path(params_file)
+    if not path.exists():
+        raise ConfigError(f"{path} not found: run `make params` to compose it from conf/")
+    return OmegaConf.load(path)
+
+
+def load_section(name: str, schema: type[T], params_file: str | Path = PARAMS_FILE) -> T:
+    """One section of params.yaml as a dataclass; unknown or mistyped keys raise ConfigError."""
+    raw = _read(params_file)
+    if name not in raw:
+        raise ConfigError(f"{params_file} has no '{name}' section: run `make params`")
+    return _validated(schema, raw[name], f"{params_file} [{name}]")
+
+
+def load_value(name: str, params_file: str | Path = PARAMS_FILE) -> Any:
+    """A top-level scalar such as `seed`."""
+    raw = _read(params_file)
+    if name not in raw:
+        raise ConfigError(f"{params_file} has no '{name}' key: run `make params`")
+    return raw[name]
+
+
+def load_dict(name: str, params_file: str | Path = PARAMS_FILE) -> dict[str, Any]:
+    """A free-form section (a `_target_` spec) as a plain dict."""
+    from omegaconf import OmegaConf
+
+    raw = _read(params_file)
+    if name not in raw:
+        raise ConfigError(f"{params_file} has no '{name}' section: run `make params`")
+    return OmegaConf.to_container(raw[name], resolve=True)  # type: ignore[return-value]
+
+
+def load_params(params_file: str | Path = PARAMS_FILE) -> Params:
+    """All of params.yaml, validated against the schemas above."""
+    return _validated(Params, _read(params_file), str(params_file))

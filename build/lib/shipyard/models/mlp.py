@@ -1,0 +1,65 @@
+"""The network: a plain nn.Module, so evaluation and serving need torch but not Lightning."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+WEIGHTS = "model.safetensors"
+ARCH = "model.json"
+
+
+@dataclass
+class Architecture:
+    in_features: int
+    hidden_sizes: list[int]
+    n_classes: int
+    dropout: float
+
+
+class MLP(nn.Module):
+    def __init__(self, arch: Architecture) -> None:
+        super().__init__()
+        self.arch = arch
+        layers: list[nn.Module] = []
+        width = arch.in_features
+        for hidden in arch.hidden_sizes:
+            layers += [nn.Linear(width, hidden), nn.ReLU(), nn.Dropout(arch.dropout)]
+            width = hidden
+        layers.append(nn.Linear(width, arch.n_classes))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)
+
+
+def save(net: MLP, directory: str | Path) -> None:
+    """Weights as safetensors (loading them runs no code) plus the architecture as JSON."""
+    from safetensors.torch import save_file
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    save_file(state, out / WEIGHTS)
+    (out / ARCH).write_text(json.dumps(asdict(net.arch), indent=2) + "\n")
+
+
+def load(directory: str | Path) -> MLP:
+    """The network in eval mode, on CPU."""
+    from safetensors.torch import load_file
+
+    src = Path(directory)
+    net = MLP(Architecture(**json.loads((src / ARCH).read_text())))
+    net.load_state_dict(load_file(src / WEIGHTS))
+    return net.eval()
+
+
+@torch.inference_mode()
+def predict_proba(net: MLP, x: torch.Tensor | np.ndarray) -> torch.Tensor:
+    """Class probabilities for a float32 feature matrix."""
+    return torch.softmax(net(torch.as_tensor(x, dtype=torch.float32)), dim=-1)

@@ -1,0 +1,112 @@
+"""The model service: `POST /predict` with rows by feature name, answered per row with
+label, class probabilities and model version. BentoML adds /healthz, /livez, /readyz,
+/metrics and the OpenAPI spec at /docs.json.
+
+The bundle comes from SHIPYARD_BUNDLE (a directory: `make serve`) or else from BentoML's
+model store (`serve.model_name`, as packed into a bento by `make bento`). Settings come
+from the `serve` section of params.yaml (SHIPYARD_PARAMS overrides the path).
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import bentoml
+import numpy as np
+
+from shipyard.config import ServeConfig, load_section
+from shipyard.serving.middleware import BodySizeLimit, PredictionLog
+from shipyard.serving.schema import Prediction, row_model, rows_type
+
+SETTINGS = load_section("serve", ServeConfig, os.environ.get("SHIPYARD_PARAMS", "params.yaml"))
+# Bounds what a float32 network can take without overflowing to inf/NaN.
+MAX_ABS_VALUE = 1e12
+
+
+def bundle_dir() -> Path:
+    if path := os.environ.get("SHIPYARD_BUNDLE"):
+        return Path(path)
+    return Path(bentoml.models.get(f"{SETTINGS.model_name}:latest").path)
+
+
+BUNDLE = bundle_dir()
+FEATURES: list[str] = json.loads((BUNDLE / "schema.json").read_text())["features"]
+Row = row_model(FEATURES, MAX_ABS_VALUE)
+Rows = rows_type(Row, SETTINGS.max_rows)
+
+
+def prediction_logger(path: str | None) -> logging.Logger:
+    logger = logging.getLogger("shipyard.predictions")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    if path and not logger.handlers:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        logger.addHandler(logging.FileHandler(path))
+    return logger
+
+
+def shadow_predictor(path: str | None) -> Any:
+    """Rows (dicts by feature name) -> candidate outputs; None without a candidate."""
+    if not path:
+        return None
+    import pandas as pd
+
+    from shipyard.bundle import Bundle
+
+    candidate = Bundle.load(path)
+
+    def predict(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        proba = candidate.predict_proba(pd.DataFrame.from_records(rows))
+        return [{"model_version": candidate.version, **answer(candidate.labels, p)} for p in proba]
+
+    return predict
+
+
+def answer(labels: list[Any], proba: np.ndarray) -> dict[str, Any]:
+    return {
+        "label": labels[int(proba.argmax())],
+        "probabilities": {str(label): float(p) for label, p in zip(labels, proba, strict=True)},
+    }
+
+
+@bentoml.service(traffic={"timeout": SETTINGS.timeout_s})
+class Classifier:
+    def __init__(self) -> None:
+        from shipyard.bundle import Bundle
+
+        self.bundle = Bundle.load(BUNDLE)
+        self.bundle.predict_proba_array(np.zeros((1, len(FEATURES))))  # warm up before ready
+        # Everything loaded so far lives as long as the process: keep it out of every
+        # later garbage-collection pass (they otherwise make the latency tail).
+        gc.collect()
+        gc.freeze()
+
+    def __is_ready__(self) -> bool:
+        return hasattr(self, "bundle")
+
+    @bentoml.api(
+        route="/predict",
+        batchable=SETTINGS.batching.enabled,
+        max_batch_size=SETTINGS.batching.max_batch_size,
+        max_latency_ms=SETTINGS.batching.max_latency_ms,
+    )
+    def predict(self, rows: Rows) -> list[Prediction]:  # type: ignore[valid-type]
+        """Predict rows given by feature name: label, class probabilities, model version."""
+        x = np.array([list(row.__dict__.values()) for row in rows], dtype=np.float64)
+        proba = self.bundle.predict_proba_array(x)
+        version, labels = self.bundle.version, self.bundle.labels
+        return [Prediction(model_version=version, **answer(labels, p)) for p in proba]
+
+
+Classifier.add_asgi_middleware(BodySizeLimit, max_bytes=SETTINGS.max_body_bytes)
+Classifier.add_asgi_middleware(
+    PredictionLog,
+    path="/predict",
+    logger=prediction_logger(SETTINGS.prediction_log),
+    shadow=shadow_predictor(SETTINGS.shadow_bundle),
+)

@@ -1,0 +1,27 @@
+"""ingest: the configured source (`data.source`) to data/raw/ as Parquet."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from shipyard.config import PARAMS_FILE, load_dict
+from shipyard.stages import entrypoint
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, required=True, help="raw table (.parquet)")
+    parser.add_argument("--params", default=PARAMS_FILE)
+    args = parser.parse_args(argv)
+
+    from hydra.utils import instantiate
+
+    frame = instantiate(load_dict("data", args.params)["source"])
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(args.out, index=False)
+    print(f"ingest: {len(frame)} rows x {len(frame.columns)} columns -> {args.out}")
+
+
+if __name__ == "__main__":
+    entrypoint(main)

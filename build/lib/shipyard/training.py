@@ -1,0 +1,101 @@
+"""Fit an MLP with Lightning: seeded, early-stopped, checkpointed, resumable."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from shipyard.config import ModelConfig, TrainerConfig
+from shipyard.hardware import resolve_precision
+from shipyard.models.mlp import MLP, Architecture
+
+LAST = "last.ckpt"
+
+
+@dataclass
+class Fitted:
+    net: MLP
+    epochs: int  # epochs completed, counting those before a resume
+    resumed: bool
+    is_global_zero: bool  # under DDP every rank runs the stage; only rank 0 writes outputs
+
+
+def _loader(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed: int):
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+
+    data = TensorDataset(torch.from_numpy(x), torch.from_numpy(y))
+    generator = torch.Generator().manual_seed(seed)
+    return DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=generator)
+
+
+def fit(
+    train: tuple[np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray],
+    n_classes: int,
+    model: ModelConfig,
+    trainer: TrainerConfig,
+    seed: int,
+    checkpoint_dir: Path,
+    log_dir: Path | None = None,
+) -> Fitted:
+    """Train; the result holds the network with its best (lowest val loss) weights.
+
+    If `checkpoint_dir` holds a `last.ckpt` from an interrupted run, training resumes
+    from it; callers key the directory by config and data so a stale run is never resumed.
+    """
+    import lightning as L
+    import torch
+    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+
+    from shipyard.models.classifier import Classifier
+
+    L.seed_everything(seed, workers=True, verbose=False)
+    net = MLP(Architecture(train[0].shape[1], list(model.hidden_sizes), n_classes, model.dropout))
+    module = Classifier(net, lr=model.lr, weight_decay=model.weight_decay)
+
+    resume = checkpoint_dir / LAST
+    ckpt_path = str(resume) if resume.exists() else None
+    best = ModelCheckpoint(dirpath=checkpoint_dir, monitor="val/loss", save_last=True)
+    logger = False
+    if log_dir is not None:
+        from shipyard.live_logger import LiveLogger
+
+        # The stage's dvc.yaml declares the plots, and `dvc exp run` saves experiments:
+        # dvclive must neither rewrite dvc.yaml nor make its own experiment.
+        logger = LiveLogger(
+            dir=str(log_dir), save_dvc_exp=False, dvcyaml=False, resume=ckpt_path is not None
+        )
+
+    with warnings.catch_warnings():
+        # In-memory tensors need no loader workers; Lightning warns about it regardless.
+        warnings.filterwarnings("ignore", ".*does not have many workers.*")
+        warnings.filterwarnings("ignore", ".*GPU available but not used.*")
+        run = L.Trainer(
+            accelerator=trainer.accelerator,
+            devices=trainer.devices,
+            strategy=trainer.strategy,
+            precision=resolve_precision(trainer.precision, trainer.accelerator),
+            max_epochs=trainer.max_epochs,
+            deterministic=trainer.deterministic,
+            callbacks=[EarlyStopping(monitor="val/loss", patience=trainer.patience), best],
+            logger=logger,
+            default_root_dir=checkpoint_dir,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            log_every_n_steps=1,  # metrics are logged per epoch; this only silences a warning
+        )
+        run.fit(
+            module,
+            _loader(*train, model.batch_size, shuffle=True, seed=seed),
+            _loader(*val, model.batch_size, shuffle=False, seed=seed),
+            ckpt_path=ckpt_path,
+        )
+
+    state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)
+    module.load_state_dict(state["state_dict"])
+    net = module.net.cpu().eval()
+    return Fitted(net, run.current_epoch, ckpt_path is not None, run.is_global_zero)

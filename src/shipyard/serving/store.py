@@ -1,0 +1,41 @@
+"""Put a bundle into BentoML's model store, so `bentoml build` packs it into the bento."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+
+def labels_for(card: dict[str, Any]) -> dict[str, str]:
+    """The model card as BentoML labels (strings only): version, commit, params, metrics."""
+    params = json.dumps(card["params"], sort_keys=True).encode()
+    labels = {
+        "version": card["version"],
+        "git_commit": card["git_commit"],
+        "params_hash": hashlib.sha256(params).hexdigest()[:12],
+        "data_md5": card["data_md5"],
+    }
+    for model, metrics in card["metrics"].items():
+        labels.update({f"{model}.{name}": f"{value:.4f}" for name, value in metrics.items()})
+    return labels
+
+
+def import_bundle(bundle: Path, name: str) -> str:
+    """The store's tag for this bundle; imports it unless that version is already there."""
+    import bentoml
+    from bentoml.exceptions import NotFound
+
+    card = json.loads((bundle / "card.json").read_text())
+    try:
+        stored = bentoml.models.list(name)
+    except NotFound:  # BentoML raises, rather than listing nothing, for a new name
+        stored = []
+    for model in stored:
+        if model.info.labels.get("version") == card["version"]:
+            return str(model.tag)
+    with bentoml.models.create(name, labels=labels_for(card), metadata={"card": card}) as model:
+        shutil.copytree(bundle, model.path, dirs_exist_ok=True)
+    return str(model.tag)
