@@ -6,6 +6,7 @@ import http.client
 import json
 import shutil
 import sys
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -99,13 +100,24 @@ def test_each_prediction_is_logged_with_request_id(server, project):
     rows, _ = load_test_rows(project)
     response = predict(url, rows[:2], headers={"x-request-id": "req-logged-42"})
     assert response.headers["x-request-id"] == "req-logged-42"
-    lines = [json.loads(line) for line in log.read_text().splitlines()]
-    mine = [line for line in lines if line.get("request_id") == "req-logged-42"]
+    mine = logged(log, "req-logged-42", expected=2)
     assert [line["row"] for line in mine] == [0, 1]
     assert mine[0]["input"] == rows[0]
     assert mine[0]["output"]["label"] == response.json()[0]["label"]
     assert mine[0]["model_version"] == response.json()[0]["model_version"]
     assert mine[0]["latency_ms"] > 0
+
+
+def logged(log: Path, request_id: str, expected: int, timeout: float = 10.0) -> list[dict]:
+    """The log lines of one request. They are written just after the response is sent
+    (so logging and shadow runs never delay an answer): wait for them."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = [json.loads(line) for line in log.read_text().splitlines()]
+        mine = [line for line in lines if line.get("request_id") == request_id]
+        if len(mine) >= expected or time.monotonic() > deadline:
+            return mine
+        time.sleep(0.05)
 
 
 def malformed(features: list[str], row: dict) -> dict[str, object]:

@@ -88,6 +88,11 @@ class Bundle:
     schema: dict[str, Any]
     card: dict[str, Any]
 
+    def __post_init__(self) -> None:
+        from shipyard.fast_transform import compile_featurizer
+
+        self._transform = compile_featurizer(self.featurizer) or self.featurizer.transform
+
     @classmethod
     def load(cls, path: str | Path) -> Bundle:
         src = Path(path)
@@ -121,5 +126,5 @@ class Bundle:
 
     def predict_proba_array(self, x: np.ndarray) -> np.ndarray:
         """Probabilities for raw feature values, columns in `self.features` order."""
-        features = self.featurizer.transform(x).astype(np.float32)
+        features = self._transform(x).astype(np.float32)
         return mlp.predict_proba(self.net, features).numpy()

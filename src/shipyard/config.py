@@ -78,6 +78,7 @@ class ServeConfig:
     max_body_bytes: int
     batching: BatchingConfig
     timeout_s: int
+    torch_threads: int
     prediction_log: str | None
     shadow_bundle: str | None
 

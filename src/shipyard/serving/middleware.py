@@ -5,12 +5,13 @@ Both work per request, outside BentoML's adaptive batching, which merges request
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+
+import orjson  # several times faster than json for the body parse and the log lines
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -22,7 +23,7 @@ REQUEST_ID = b"x-request-id"
 
 
 async def _reply(send: Send, status: int, error: str) -> None:
-    body = json.dumps({"error": error}).encode()
+    body = orjson.dumps({"error": error})
     await send(
         {
             "type": "http.response.start",
@@ -106,8 +107,8 @@ class PredictionLog:
             return await self.app(scope, receive, send)
         start = time.perf_counter()
         try:  # the body was read (and bounded) by BodySizeLimit, which runs first
-            payload = json.loads(scope["state"]["shipyard.body"])
-        except ValueError as err:
+            payload = orjson.loads(scope["state"]["shipyard.body"])
+        except orjson.JSONDecodeError as err:
             return await _reply(send, 400, f"request body is not valid JSON: {err}")
         if not isinstance(payload, dict) or not isinstance(payload.get("rows"), list):
             return await _reply(send, 400, 'request body must be {"rows": [{feature: value}]}')
@@ -131,11 +132,13 @@ class PredictionLog:
         latency_ms = round((time.perf_counter() - start) * 1000, 3)
         if status != 200:
             self.logger.warning(
-                json.dumps({"request_id": request_id, "status": status, "latency_ms": latency_ms})
+                orjson.dumps(
+                    {"request_id": request_id, "status": status, "latency_ms": latency_ms}
+                ).decode()
             )
             return
         rows = payload["rows"]
-        outputs = json.loads(b"".join(chunks))
+        outputs = orjson.loads(b"".join(chunks))
         shadow = self._shadow(rows)
         for i, (row, output) in enumerate(zip(rows, outputs, strict=True)):
             line = {
@@ -148,7 +151,7 @@ class PredictionLog:
             }
             if shadow is not None:
                 line["shadow"] = shadow[i] if isinstance(shadow, list) else shadow
-            self.logger.info(json.dumps(line))
+            self.logger.info(orjson.dumps(line).decode())
 
     def _shadow(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]] | dict | None:
         if self.shadow is None:

@@ -17,6 +17,14 @@ class Prediction(BaseModel):
     model_version: str
 
 
+def answer(labels: list[Any], proba: Any) -> dict[str, Any]:
+    """One row's label and its class probabilities, keyed by label."""
+    return {
+        "label": labels[int(proba.argmax())],
+        "probabilities": {str(label): float(p) for label, p in zip(labels, proba, strict=True)},
+    }
+
+
 def row_model(features: list[str], max_abs_value: float) -> type[BaseModel]:
     """One row by feature name: every feature required, no others, finite numbers only.
 

@@ -1,0 +1,229 @@
+"""Serving benchmark: the real /predict on loopback against BentoML's floor and the model's.
+
+Serves models/bundle (run `make repro` first) with batching on and off, and a no-op BentoML
+service (benchmarks/noop_service.py) the same way; drives each with an async HTTP client at
+concurrency 1 and 32, with 1-row and 100-row requests; measures in-process prediction of the
+same rows; prints req/s, p50, p99 and errors, then /predict as a ratio of each reference.
+
+    python benchmarks/serving.py [--seconds 10]
+
+Load comes from wrk (Debian's `wrk`, as in shared/ANCHORS.md) when it is installed, else
+from an asyncio client in this process. Either shares the cores with the server, as it does
+for every service measured here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the tests' server helper: one way to start `bentoml serve`
+from tests.servers import bentoml_serve  # noqa: E402
+
+SHAPES = [(1, 1), (1, 32), (100, 1), (100, 32)]  # (rows per request, concurrency)
+
+
+@dataclass
+class Result:
+    service: str
+    rows: int
+    concurrency: int
+    requests: int
+    errors: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    def line(self) -> str:
+        return (
+            f"{self.service:18s} {self.rows:4d} {self.concurrency:4d} {self.rps:9.1f} "
+            f"{self.rps * self.rows:10.0f} {self.p50_ms:8.2f} {self.p99_ms:8.2f} "
+            f"{self.errors:6d}"
+        )
+
+
+async def drive(url: str, body: bytes, concurrency: int, seconds: float) -> tuple:
+    import aiohttp
+
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+    headers = {"content-type": "application/json"}
+
+    async def worker(session: aiohttp.ClientSession) -> None:
+        nonlocal errors
+        while time.perf_counter() < deadline:
+            start = time.perf_counter()
+            async with session.post(f"{url}/predict", data=body, headers=headers) as resp:
+                await resp.read()
+                if resp.status != 200:
+                    errors += 1
+            latencies.append(time.perf_counter() - start)
+
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        began = time.perf_counter()
+        await asyncio.gather(*(worker(session) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - began
+    return latencies, errors, elapsed
+
+
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local f = io.open(os.getenv("SHIPYARD_BODY"), "rb")
+wrk.body = f:read("*a")
+f:close()
+"""
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def wrk(url: str, body: bytes, concurrency: int, seconds: float, tmp: Path) -> tuple:
+    """(requests, errors, elapsed seconds, p50 ms, p99 ms) from one wrk run."""
+    (tmp / "body.json").write_bytes(body)
+    (tmp / "post.lua").write_text(WRK_SCRIPT)
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{concurrency}",
+            f"-d{round(seconds)}s",
+            "--latency",
+            "-s",
+            str(tmp / "post.lua"),
+            f"{url}/predict",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "SHIPYARD_BODY": str(tmp / "body.json")},
+    ).stdout
+
+    def percentile(p: str) -> float:
+        value, unit = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)$", out, re.M).groups()
+        return float(value) * UNITS[unit]
+
+    done = re.search(r"(\d+) requests in ([\d.]+)(ms|s|m)", out)
+    elapsed = float(done.group(2)) * {"ms": 1e-3, "s": 1.0, "m": 60.0}[done.group(3)]
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sockets = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
+    errors = int(non_2xx.group(1)) if non_2xx else 0
+    errors += sum(int(n) for n in sockets.groups()) if sockets else 0
+    return int(done.group(1)), errors, elapsed, percentile("50"), percentile("99")
+
+
+def measure(name: str, url: str, rows: list[dict], seconds: float, tmp: Path) -> list[Result]:
+    results = []
+    asyncio.run(drive(url, json.dumps({"rows": rows[:1]}).encode(), 4, 1.0))  # warm up
+    for n_rows, concurrency in SHAPES:
+        body = json.dumps({"rows": rows[:n_rows]}).encode()
+        if shutil.which("wrk"):
+            requests, errors, elapsed, p50, p99 = wrk(url, body, concurrency, seconds, tmp)
+        else:
+            latencies, errors, elapsed = asyncio.run(drive(url, body, concurrency, seconds))
+            q = statistics.quantiles(latencies, n=100)
+            requests, p50, p99 = len(latencies), q[49] * 1000, q[98] * 1000
+        results.append(Result(name, n_rows, concurrency, requests, errors, elapsed, p50, p99))
+        print(results[-1].line(), flush=True)
+    return results
+
+
+def in_process(rows: pd.DataFrame, seconds: float) -> dict[int, float]:
+    """Rows/s of Bundle.predict_proba_array, one row per call and 100 rows per call."""
+    import sklearn
+    import torch
+
+    from shipyard.bundle import Bundle
+
+    torch.set_num_threads(1)
+    sklearn.set_config(assume_finite=True, skip_parameter_validation=True)
+    bundle = Bundle.load(ROOT / "models/bundle")
+    out = {}
+    for n in (1, 100):
+        x = rows.iloc[:n].to_numpy(dtype="float64")
+        calls, deadline = 0, time.perf_counter() + seconds
+        start = time.perf_counter()
+        while time.perf_counter() < deadline:
+            bundle.predict_proba_array(x)
+            calls += 1
+        out[n] = calls * n / (time.perf_counter() - start)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=10.0, help="per measurement")
+    args = parser.parse_args()
+
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    features = json.loads((ROOT / "models/bundle/schema.json").read_text())["features"]
+    raw = pd.read_parquet(ROOT / "data/raw/dataset.parquet")[features]
+    rows = raw.iloc[:100].to_dict("records")
+
+    print(f"load generator: {'wrk' if shutil.which('wrk') else 'asyncio client (aiohttp)'}")
+    print(f"{'service':18s} rows    c     req/s     rows/s  p50(ms)  p99(ms) errors")
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory(prefix="shipyard-bench-") as tmp:
+        env = {
+            "SHIPYARD_BUNDLE": str(ROOT / "models/bundle"),
+            "SHIPYARD_PREDICTION_LOG": str(Path(tmp) / "predictions.jsonl"),
+            "BENTOML_HOME": os.environ.get("BENTOML_HOME", str(Path(tmp) / "bentoml")),
+        }
+        for batching in (True, False):
+            params["serve"]["batching"]["enabled"] = batching
+            params_file = Path(tmp) / f"params-{batching}.yaml"
+            params_file.write_text(yaml.safe_dump(params))
+            name = "predict/batched" if batching else "predict/unbatched"
+            with bentoml_serve(
+                "shipyard.serving.service:Classifier",
+                ROOT,
+                {**env, "SHIPYARD_PARAMS": str(params_file)},
+                Path(tmp) / f"{name.replace('/', '-')}.log",
+            ) as url:
+                results += measure(name, url, rows, args.seconds, Path(tmp))
+        with bentoml_serve(
+            "noop_service:Noop", ROOT / "benchmarks", env, Path(tmp) / "noop.log"
+        ) as url:
+            results += measure("noop (floor)", url, rows, args.seconds, Path(tmp))
+
+    local = in_process(raw, min(args.seconds, 5.0))
+    print(f"{'in-process':18s}    1    - {'':9s} {local[1]:10.0f}")
+    print(f"{'in-process':18s}  100    - {'':9s} {local[100]:10.0f}")
+
+    by = {(r.service, r.rows, r.concurrency): r for r in results}
+    print("\nratios (same run):")
+    for name in ("predict/batched", "predict/unbatched"):
+        for n_rows, concurrency in SHAPES:
+            mine, floor = by[(name, n_rows, concurrency)], by[("noop (floor)", n_rows, concurrency)]
+            print(
+                f"  {name:18s} {n_rows:3d} rows c={concurrency:<2d}: "
+                f"{mine.rps / floor.rps:5.2f}x the no-op's req/s, "
+                f"{mine.rps * n_rows / local[n_rows]:6.3f}x in-process rows/s"
+            )
+    errors = sum(r.errors for r in results)
+    print(f"\nerrors in all runs: {errors}")
+
+
+if __name__ == "__main__":
+    main()

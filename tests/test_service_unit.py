@@ -1,0 +1,72 @@
+"""The service module's wiring, imported in-process (no server)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from shipyard.serving.schema import answer, row_model
+
+CHECK = """
+import json
+from shipyard.serving.service import Classifier
+api = Classifier.apis["predict"]
+declared = api.output_spec.media_type
+api.output_spec.media_type = None  # what BentoML would compute itself
+print(json.dumps({"declared": declared, "computed": api.output_spec.mime_type(),
+                  "batchable": api.batchable, "max_batch_size": api.max_batch_size}))
+"""
+
+
+def test_declared_media_type_is_what_bentoml_computes(tmp_path):
+    # A minimal bundle: the service module reads its schema at import.
+    from sklearn.preprocessing import StandardScaler
+
+    from shipyard import bundle, sklearn_io
+    from shipyard.models import mlp
+
+    sklearn_io.dump(StandardScaler().fit([[0.0, 1.0], [1.0, 0.0]]), tmp_path / "f.skops")
+    mlp.save(mlp.MLP(mlp.Architecture(2, [4], 2, 0.0)), tmp_path / "m")
+    schema = {"task": "classification", "features": ["a", "b"], "target": "y", "labels": [0, 1]}
+    card = {
+        "version": "v",
+        "task": "classification",
+        "dataset": "d",
+        "n_features": 2,
+        "labels": [0, 1],
+        "git_commit": "c",
+        "data_md5": "0",
+        "metrics": {},
+        "params": {},
+    }
+    bundle.write(tmp_path / "bundle", tmp_path / "f.skops", tmp_path / "m", schema, card)
+    out = subprocess.run(
+        [sys.executable, "-c", CHECK],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "SHIPYARD_BUNDLE": str(tmp_path / "bundle")},
+    ).stdout
+    wiring = json.loads(out.strip().splitlines()[-1])
+    assert wiring["declared"] == wiring["computed"] == "application/json"
+    assert wiring["batchable"] is True and wiring["max_batch_size"] >= 1
+
+
+def test_answer_names_the_label_and_keys_probabilities_by_label():
+    import numpy as np
+
+    out = answer(["cat", "dog"], np.array([0.3, 0.7]))
+    assert out == {"label": "dog", "probabilities": {"cat": 0.3, "dog": 0.7}}
+
+
+def test_row_model_requires_exact_features_by_name():
+    from pydantic import ValidationError
+
+    row = row_model(["a/b", "c"], max_abs_value=10.0)
+    assert list(row.model_validate({"a/b": 1, "c": 2.5}).__dict__.values()) == [1.0, 2.5]
+    with pytest.raises(ValidationError, match="c"):
+        row.model_validate({"a/b": 1})
+    with pytest.raises(ValidationError, match="less than or equal"):
+        row.model_validate({"a/b": 11.0, "c": 0.0})
