@@ -1,1 +1,0 @@
-"""The BentoML model service. It depends only on a bundle (models/bundle/ or the store)."""
