@@ -46,6 +46,17 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory):
             os.environ[key] = value
 
 
+def standard_features(val_size: float = 0.2, test_size: float = 0.2):
+    """conf/features/standard.yaml's transforms, with a split for small test tables."""
+    from shipyard.config import FeaturesConfig, SplitConfig
+
+    return FeaturesConfig(
+        split=SplitConfig(val_size=val_size, test_size=test_size),
+        imputer={"_target_": "sklearn.impute.SimpleImputer", "strategy": "median"},
+        scaler={"_target_": "sklearn.preprocessing.StandardScaler"},
+    )
+
+
 def run(cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
     """A command as a user would type it; output kept for assertions and failure messages."""
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)

@@ -5,8 +5,9 @@ import pandas as pd
 import pytest
 
 from shipyard import bundle, features, sklearn_io
-from shipyard.config import DataConfig, FeaturesConfig, SplitConfig
+from shipyard.config import DataConfig
 from shipyard.models import mlp
+from tests.conftest import standard_features
 
 DATA = DataConfig(
     name="toy",
@@ -17,11 +18,7 @@ DATA = DataConfig(
     min_rows=1,
     numeric_features=["x", "y"],
 )
-FEATS = FeaturesConfig(
-    split=SplitConfig(val_size=0.2, test_size=0.2),
-    imputer={"_target_": "sklearn.impute.SimpleImputer", "strategy": "median"},
-    scaler={"_target_": "sklearn.preprocessing.StandardScaler"},
-)
+FEATS = standard_features()
 SCHEMA = {
     "task": "classification",
     "features": ["x", "y"],

@@ -3,7 +3,8 @@ import pandas as pd
 import pytest
 
 from shipyard import features
-from shipyard.config import DataConfig, FeaturesConfig, SplitConfig
+from shipyard.config import DataConfig
+from tests.conftest import standard_features
 
 DATA = DataConfig(
     name="toy",
@@ -14,11 +15,7 @@ DATA = DataConfig(
     min_rows=1,
     numeric_features=["a", "b"],
 )
-CFG = FeaturesConfig(
-    split=SplitConfig(val_size=0.2, test_size=0.2),
-    imputer={"_target_": "sklearn.impute.SimpleImputer", "strategy": "median"},
-    scaler={"_target_": "sklearn.preprocessing.StandardScaler"},
-)
+CFG = standard_features()
 
 
 @pytest.fixture
