@@ -14,6 +14,7 @@ OVERRIDES ?=
 PYTEST_ARGS ?=
 PORT ?= 3000
 BENTO ?= shipyard:latest
+BASE ?= main
 # Targets depend on $(SETUP); `make SETUP= ...` uses the current environment as it is.
 SETUP ?= $(STAMP)
 
@@ -22,7 +23,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
 .PHONY: help setup params check-params repro test test-fast lint format lock push pull \
-	serve bento serve-bento bench-pipeline bench-serving clean
+	gate serve bento serve-bento bench-pipeline bench-serving clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -70,6 +71,9 @@ push: $(SETUP) ## Push data, features and models to the DVC remote
 
 pull: $(SETUP) ## Pull data, features and models from the DVC remote
 	dvc pull
+
+gate: $(SETUP) ## Quality gate vs a base revision (BASE=main): limits, paired bootstrap; exit 1 on failure
+	shipyard gate --base $(BASE)
 
 serve: $(SETUP) ## Serve models/bundle from the working tree on localhost (PORT=3000)
 	SHIPYARD_BUNDLE=models/bundle bentoml serve shipyard.serving.service:Classifier \

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 
@@ -37,6 +38,58 @@ def _import_model(args: argparse.Namespace) -> None:
     print(import_bundle(Path(args.bundle), name))
 
 
+def _gate(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    import pandas as pd
+
+    from shipyard import gate, revisions
+    from shipyard.config import GateConfig, load_section
+    from shipyard.evaluation import METRICS
+
+    cfg = load_section("gate", GateConfig, args.params)
+    head = json.loads(Path(args.metrics).read_text())[cfg.model]
+    rev = revisions.resolve(args.base)
+    base_all = revisions.read_json(rev, args.metrics)
+    base = base_all.get(cfg.model) if base_all else None
+
+    deltas = None
+    predictions = f"{args.predictions}/{cfg.model}.parquet"
+    base_rows = revisions.read_parquet(rev, predictions) if base else None
+    if base_rows is not None:
+        head_rows = pd.read_parquet(predictions)
+        if set(head_rows["row_id"]) == set(base_rows["row_id"]):  # same test rows: pair them
+            paired = head_rows.merge(base_rows, on="row_id", suffixes=("", "_base"))
+            columns = [c for c in head_rows.columns if c.startswith("proba_")]
+            metric, _ = METRICS[cfg.main_metric]
+            deltas = gate.paired_bootstrap(
+                metric,
+                paired["label"].to_numpy(),
+                paired[columns].to_numpy(),
+                paired[[f"{c}_base" for c in columns]].to_numpy(),
+                cfg.bootstrap.samples,
+                cfg.bootstrap.seed,
+            )
+    verdict = gate.judge(cfg, head, base, deltas)
+    if base is None:
+        print(f"gate: {args.base} has no metrics for '{cfg.model}': limits only")
+    print(verdict.summary())
+    if args.output:
+        Path(args.output).write_text(
+            json.dumps(
+                {
+                    "passed": verdict.passed,
+                    "base": args.base,
+                    "checks": [c.__dict__ for c in verdict.checks],
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+    if not verdict.passed:
+        sys.exit(1)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="shipyard", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -49,6 +102,15 @@ def main(argv: list[str] | None = None) -> None:
         sub.add_argument("--output", default="params.yaml")
         sub.add_argument("--config-dir", default="conf")
         sub.set_defaults(func=func)
+    sub = commands.add_parser(
+        "gate", help="check metrics against conf/gate and a base revision; exit 1 on failure"
+    )
+    sub.add_argument("--base", default="main", help="git revision to compare against")
+    sub.add_argument("--metrics", default="reports/evaluate/metrics.json")
+    sub.add_argument("--predictions", default="data/predictions")
+    sub.add_argument("--output", help="also write the verdict as JSON here")
+    sub.add_argument("--params", default="params.yaml")
+    sub.set_defaults(func=_gate)
     sub = commands.add_parser(
         "import-model", help="put a bundle into BentoML's model store; prints its tag"
     )

@@ -84,6 +84,28 @@ class ServeConfig:
 
 
 @dataclass
+class MetricRule:
+    direction: str  # "higher" or "lower" is better
+    limit: float | None = None
+    tolerance: float = 0.0
+
+
+@dataclass
+class BootstrapConfig:
+    samples: int
+    confidence: float
+    seed: int
+
+
+@dataclass
+class GateConfig:
+    model: str
+    main_metric: str
+    rules: dict[str, MetricRule]
+    bootstrap: BootstrapConfig
+
+
+@dataclass
 class Params:
     """Every section, for the stages that need several (package writes them into the card)."""
 
@@ -94,6 +116,7 @@ class Params:
     baseline: dict[str, Any] = field(default_factory=dict)
     trainer: TrainerConfig | None = None
     serve: ServeConfig | None = None
+    gate: GateConfig | None = None
 
 
 def _validated(schema: type[T], node: Any, where: str) -> T:
