@@ -52,6 +52,21 @@ def test_repro_produces_every_output_and_a_model_card(reproduced):
     assert "mlp" in shown and "accuracy" in shown
 
 
+def test_every_declared_plot_renders(reproduced):
+    shown = json.loads(run(["dvc", "plots", "show", "--json"], cwd=reproduced.path).stdout)
+    assert shown.get("errors", []) == []
+    assert set(shown["data"]) == {
+        "Training curves",
+        "Validation accuracy",
+        "Confusion matrix (MLP, test)",
+        "Confusion matrix (baseline, test)",
+        "ROC, one-vs-rest micro-average (test)",
+        "Precision-recall, micro-average (test)",
+    }
+    for name, plots in shown["data"].items():
+        assert plots[0]["content"]["data"]["values"], name
+
+
 def test_second_repro_runs_nothing_and_status_is_clean(reproduced):
     assert ran(run(["dvc", "repro"], cwd=reproduced.path).stdout) == []
     assert is_clean(reproduced.path)
