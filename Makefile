@@ -23,7 +23,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
 .PHONY: help setup params check-params repro test test-fast lint format lock push pull \
-	gate serve bento serve-bento bench-pipeline bench-serving clean
+	gate pr-report serve bento serve-bento bench-pipeline bench-serving clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -74,6 +74,9 @@ pull: $(SETUP) ## Pull data, features and models from the DVC remote
 
 gate: $(SETUP) ## Quality gate vs a base revision (BASE=main): limits, paired bootstrap; exit 1 on failure
 	shipyard gate --base $(BASE)
+
+pr-report: $(SETUP) ## report/report.md + PNG plots vs BASE (what CML posts on a pull request)
+	shipyard report --base $(BASE) --output report/report.md
 
 serve: $(SETUP) ## Serve models/bundle from the working tree on localhost (PORT=3000)
 	SHIPYARD_BUNDLE=models/bundle bentoml serve shipyard.serving.service:Classifier \

@@ -60,8 +60,8 @@ def test_bootstrap_sees_a_real_drop_and_forgives_noise(y):
 def test_limits_follow_direction():
     verdict = judge(config(), {"accuracy": 0.75, "log_loss": 0.6}, None)
     assert [c.passed for c in verdict.checks] == [False, False]
-    assert "accuracy 0.7500 >= limit 0.8" in verdict.reasons[0]
-    assert "log_loss 0.6000 <= limit 0.5" in verdict.reasons[1]
+    assert "accuracy 0.7500 (limit >= 0.8)" in verdict.reasons[0]
+    assert "log_loss 0.6000 (limit <= 0.5)" in verdict.reasons[1]
 
 
 def test_regression_beyond_tolerance_fails_without_bootstrap():

@@ -41,6 +41,17 @@ def test_gate_fails_a_worse_model_with_the_reason(reproduced, tmp_path):
     assert "gate FAILED" in result.stdout
     assert "accuracy vs base" in result.stdout and "a drop beyond noise" in result.stdout
 
+    report = run(["shipyard", "report", "--base", "main", "--output", "pr/report.md"], cwd=repo)
+    assert "gate FAILED" in report.stdout
+    text = (repo / "pr/report.md").read_text()
+    assert "**Quality gate: FAILED**" in text and "a drop beyond noise" in text
+    assert "| model.lr | 0.0010 | 0.0000 |" in text  # the param change, old and new
+    accuracy = next(line for line in text.splitlines() if line.startswith("| mlp.accuracy |"))
+    assert accuracy.endswith("| worse |")
+    assert "- modified: `models/mlp/`" in text or "models/mlp" in text
+    pngs = sorted(p.name for p in (repo / "pr").glob("*.png"))
+    assert len(pngs) == 6 and all(f"]({png})" in text for png in pngs)
+
 
 def test_gate_passes_a_comparable_model(reproduced, tmp_path):
     repo = branch_with(reproduced, tmp_path, "model.dropout=0.05")

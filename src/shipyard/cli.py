@@ -41,52 +41,43 @@ def _import_model(args: argparse.Namespace) -> None:
 def _gate(args: argparse.Namespace) -> None:
     from pathlib import Path
 
-    import pandas as pd
-
-    from shipyard import gate, revisions
     from shipyard.config import GateConfig, load_section
-    from shipyard.evaluation import METRICS
+    from shipyard.quality import run_gate
 
     cfg = load_section("gate", GateConfig, args.params)
-    head = json.loads(Path(args.metrics).read_text())[cfg.model]
-    rev = revisions.resolve(args.base)
-    base_all = revisions.read_json(rev, args.metrics)
-    base = base_all.get(cfg.model) if base_all else None
-
-    deltas = None
-    predictions = f"{args.predictions}/{cfg.model}.parquet"
-    base_rows = revisions.read_parquet(rev, predictions) if base else None
-    if base_rows is not None:
-        head_rows = pd.read_parquet(predictions)
-        if set(head_rows["row_id"]) == set(base_rows["row_id"]):  # same test rows: pair them
-            paired = head_rows.merge(base_rows, on="row_id", suffixes=("", "_base"))
-            columns = [c for c in head_rows.columns if c.startswith("proba_")]
-            metric, _ = METRICS[cfg.main_metric]
-            deltas = gate.paired_bootstrap(
-                metric,
-                paired["label"].to_numpy(),
-                paired[columns].to_numpy(),
-                paired[[f"{c}_base" for c in columns]].to_numpy(),
-                cfg.bootstrap.samples,
-                cfg.bootstrap.seed,
-            )
-    verdict = gate.judge(cfg, head, base, deltas)
-    if base is None:
+    verdict, had_base = run_gate(cfg, args.base, args.metrics, args.predictions)
+    if not had_base:
         print(f"gate: {args.base} has no metrics for '{cfg.model}': limits only")
     print(verdict.summary())
     if args.output:
+        checks = [c.__dict__ for c in verdict.checks]
         Path(args.output).write_text(
-            json.dumps(
-                {
-                    "passed": verdict.passed,
-                    "base": args.base,
-                    "checks": [c.__dict__ for c in verdict.checks],
-                },
-                indent=2,
-            )
+            json.dumps({"passed": verdict.passed, "base": args.base, "checks": checks}, indent=2)
             + "\n"
         )
     if not verdict.passed:
+        sys.exit(1)
+
+
+def _report(args: argparse.Namespace) -> None:
+    import subprocess
+    from pathlib import Path
+
+    from shipyard import report, revisions
+    from shipyard.config import GateConfig, load_section
+    from shipyard.quality import run_gate
+
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    base = revisions.resolve(args.base)
+    verdict, had_base = run_gate(load_section("gate", GateConfig, args.params), base)
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    changes = report.collect(base, out.parent)
+    out.write_text(report.render(head or "workspace", args.base, changes, verdict, had_base))
+    print(f"report: {out} (gate {'passed' if verdict.passed else 'FAILED'})")
+    if not verdict.passed and args.fail_on_gate:
         sys.exit(1)
 
 
@@ -111,6 +102,14 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_argument("--output", help="also write the verdict as JSON here")
     sub.add_argument("--params", default="params.yaml")
     sub.set_defaults(func=_gate)
+    sub = commands.add_parser(
+        "report", help="write report.md (+ PNG plots beside it) comparing with a base revision"
+    )
+    sub.add_argument("--base", default="main")
+    sub.add_argument("--output", default="report/report.md")
+    sub.add_argument("--params", default="params.yaml")
+    sub.add_argument("--fail-on-gate", action="store_true", help="exit 1 if the gate fails")
+    sub.set_defaults(func=_report)
     sub = commands.add_parser(
         "import-model", help="put a bundle into BentoML's model store; prints its tag"
     )

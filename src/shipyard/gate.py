@@ -93,7 +93,7 @@ def judge(
             ok = sign * (value - rule.limit) >= 0
             bound = ">=" if sign > 0 else "<="
             verdict.checks.append(
-                Check(name, ok, f"{name} {value:.4f} {bound} limit {rule.limit:g}")
+                Check(name, ok, f"{name} {value:.4f} (limit {bound} {rule.limit:g})")
             )
         if base is None or name not in base:
             continue

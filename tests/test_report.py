@@ -1,0 +1,35 @@
+from shipyard.gate import Check, Verdict
+from shipyard.report import Changes, direction_word, render
+
+
+def test_direction_follows_the_metric():
+    assert direction_word("mlp.accuracy", 0.01) == "better"
+    assert direction_word("mlp.log_loss", 0.01) == "worse"
+    assert direction_word("mlp.log_loss", -0.01) == "better"
+    assert direction_word("mlp.accuracy", 0.0) == ""
+
+
+def test_render_shows_gate_params_metrics_data_and_plots():
+    changes = Changes(
+        metrics={
+            "mlp.accuracy": {"old": 0.95, "new": 0.90, "diff": -0.05},
+            "mlp.log_loss": {"old": None, "new": 0.3, "diff": None},
+        },
+        params={"model.lr": {"old": 0.001, "new": 0.01}},
+        data={"modified": ["models/mlp/"]},
+        plots=[("Confusion matrix", "confusion.png")],
+    )
+    verdict = Verdict([Check("accuracy", False, "accuracy vs base -0.05: a drop beyond noise")])
+    text = render("abc123", "main", changes, verdict, had_base=True)
+    assert "**Quality gate: FAILED** - accuracy vs base -0.05: a drop beyond noise" in text
+    assert "| mlp.accuracy | 0.9500 | 0.9000 | -0.0500 | worse |" in text
+    assert "| mlp.log_loss | - | 0.3000 | - |  |" in text  # new metric: no base value
+    assert "| model.lr | 0.0010 | 0.0100 |" in text
+    assert "- modified: `models/mlp/`" in text
+    assert "![Confusion matrix](confusion.png)" in text
+
+
+def test_first_run_says_limits_only():
+    text = render("abc", "main", Changes({}, {}, {}), Verdict(), had_base=False)
+    assert "**Quality gate: PASSED**" in text and "no metrics yet" in text
+    assert "## Params changed\n\nNone." in text
