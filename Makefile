@@ -23,7 +23,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
 .PHONY: help setup params check-params repro test test-fast lint format lock push pull \
-	gate pr-report serve bento serve-bento bench-pipeline bench-serving clean
+	gate pr-report release-local serve bento serve-bento bench-pipeline bench-serving clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -77,6 +77,11 @@ gate: $(SETUP) ## Quality gate vs a base revision (BASE=main): limits, paired bo
 
 pr-report: $(SETUP) ## report/report.md + PNG plots vs BASE (what CML posts on a pull request)
 	shipyard report --base $(BASE) --output report/report.md
+
+release-local: $(SETUP) ## The release up to pushing: dvc status clean, bento built, served, smoke-tested
+	shipyard release-check
+	$(MAKE) --no-print-directory bento
+	shipyard smoke --bento $(BENTO)
 
 serve: $(SETUP) ## Serve models/bundle from the working tree on localhost (PORT=3000)
 	SHIPYARD_BUNDLE=models/bundle bentoml serve shipyard.serving.service:Classifier \

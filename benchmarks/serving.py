@@ -22,7 +22,6 @@ import re
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -31,9 +30,9 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from shipyard.serving.run import bentoml_serve
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # the tests' server helper: one way to start `bentoml serve`
-from tests.servers import bentoml_serve  # noqa: E402
 
 SHAPES = [(1, 1), (1, 32), (100, 1), (100, 32)]  # (rows per request, concurrency)
 

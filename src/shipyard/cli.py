@@ -81,6 +81,31 @@ def _report(args: argparse.Namespace) -> None:
         sys.exit(1)
 
 
+def _release_check(args: argparse.Namespace) -> None:
+    from shipyard.release import unclean_stages
+
+    unclean = unclean_stages()
+    if unclean:
+        sys.exit(
+            "release: `dvc status` is not clean, so this is not what was reviewed and pushed "
+            f"(stages: {', '.join(unclean)}). Reproduce and push in the pull request; "
+            "a release never retrains."
+        )
+    print("release: dvc status is clean")
+
+
+def _smoke(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from shipyard.release import smoke
+
+    try:
+        answer = smoke(args.bento, Path(args.bundle))
+    except RuntimeError as err:
+        sys.exit(str(err))
+    print(f"smoke: {args.bento} answered {answer['label']} from {answer['model_version']}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="shipyard", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -110,6 +135,14 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_argument("--params", default="params.yaml")
     sub.add_argument("--fail-on-gate", action="store_true", help="exit 1 if the gate fails")
     sub.set_defaults(func=_report)
+    sub = commands.add_parser(
+        "release-check", help="fail unless dvc status is clean (ship only what was reviewed)"
+    )
+    sub.set_defaults(func=_release_check)
+    sub = commands.add_parser("smoke", help="serve a bento, predict one row, check its version")
+    sub.add_argument("--bento", default="shipyard:latest")
+    sub.add_argument("--bundle", default="models/bundle")
+    sub.set_defaults(func=_smoke)
     sub = commands.add_parser(
         "import-model", help="put a bundle into BentoML's model store; prints its tag"
     )

@@ -1,0 +1,40 @@
+"""What a release checks before it pushes anything: the workspace matches what was
+reviewed and pushed, and the built bento answers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from pathlib import Path
+
+
+def unclean_stages() -> dict[str, object]:
+    """`dvc status` as a dict: empty when every output matches dvc.lock."""
+    out = subprocess.run(
+        ["dvc", "status", "--json"], capture_output=True, text=True, check=True
+    ).stdout
+    return json.loads(out or "{}")
+
+
+def smoke(bento: str, bundle: Path) -> dict[str, object]:
+    """Serve `bento`, predict one row, and check it answers with the bundle's version."""
+    import httpx
+
+    from shipyard.serving.run import bentoml_serve
+
+    schema = json.loads((bundle / "schema.json").read_text())
+    version = json.loads((bundle / "card.json").read_text())["version"]
+    row = dict.fromkeys(schema["features"], 0.0)
+    with tempfile.TemporaryDirectory(prefix="shipyard-smoke-") as tmp:
+        env = {"SHIPYARD_PREDICTION_LOG": str(Path(tmp) / "predictions.jsonl")}
+        with bentoml_serve(bento, Path.cwd(), env, Path(tmp) / "server.log") as url:
+            response = httpx.post(f"{url}/predict", json={"rows": [row]}, timeout=30)
+    if response.status_code != 200:
+        raise RuntimeError(f"smoke test: /predict answered {response.status_code}: {response.text}")
+    answer = response.json()[0]
+    if answer["model_version"] != version:
+        raise RuntimeError(
+            f"smoke test: {bento} serves {answer['model_version']}, not {version} from the bundle"
+        )
+    return answer
