@@ -15,6 +15,9 @@ PYTEST_ARGS ?=
 PORT ?= 3000
 BENTO ?= shipyard:latest
 BASE ?= main
+IMAGE ?= ghcr.io/$(shell git config --get remote.origin.url 2>/dev/null | sed -E 's#.*[:/]([^/]+/[^/.]+)(\.git)?$$#\1#' | tr A-Z a-z)
+S3_URL ?=
+DEPLOY_URL ?=
 # Targets depend on $(SETUP); `make SETUP= ...` uses the current environment as it is.
 SETUP ?= $(STAMP)
 
@@ -23,10 +26,10 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
 .PHONY: help setup params check-params repro test test-fast lint format lock push pull \
-	gate pr-report release-local serve bento serve-bento bench-pipeline bench-serving clean
+	gate pr-report release-local image register deploy remote-s3 serve bento serve-bento bench-pipeline bench-serving clean
 
 help: ## List the targets
-	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml requirements/lock.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -66,11 +69,15 @@ format: $(SETUP) ## Apply ruff's formatting and fixes
 lock: $(SETUP) ## Re-pin requirements/lock.txt from the current .venv
 	pip freeze --exclude-editable | sed -E 's/^(torch==[0-9.]+)\+.*/\1/' > requirements/lock.txt
 
-push: $(SETUP) ## Push data, features and models to the DVC remote
-	dvc push
+push: $(SETUP) ## Push data, features, models and the run cache to the DVC remote
+	dvc push --run-cache
 
-pull: $(SETUP) ## Pull data, features and models from the DVC remote
-	dvc pull
+pull: $(SETUP) ## Pull data, features, models and the run cache from the DVC remote
+	dvc pull --run-cache
+
+remote-s3: $(SETUP) ## Make S3_URL (s3://bucket/path) the default remote, locally (credentials: AWS_* env)
+	@test -n "$(S3_URL)" || { echo "set S3_URL=s3://bucket/path"; exit 2; }
+	dvc remote add --local --force --default s3 $(S3_URL)
 
 gate: $(SETUP) ## Quality gate vs a base revision (BASE=main): limits, paired bootstrap; exit 1 on failure
 	shipyard gate --base $(BASE)
@@ -82,6 +89,22 @@ release-local: $(SETUP) ## The release up to pushing: dvc status clean, bento bu
 	shipyard release-check
 	$(MAKE) --no-print-directory bento
 	shipyard smoke --bento $(BENTO)
+
+image: $(SETUP) ## Containerize the bento as IMAGE:<model version> and IMAGE:<commit> (needs Docker)
+	bentoml containerize $(BENTO) -t $(IMAGE):$$(shipyard model-version) -t $(IMAGE):$$(git rev-parse --short HEAD)
+	docker push --all-tags $(IMAGE)
+
+register: $(SETUP) ## Record the release in the git-tag model registry (GTO) and assign stage prod
+	gto register shipyard --bump-minor --push --message "$$(shipyard model-version)"
+	gto assign shipyard --stage prod --push
+
+deploy: $(SETUP) ## Apply deploy/ with IMAGE:<commit>, wait, smoke-test DEPLOY_URL, roll back on failure
+	@test -n "$(DEPLOY_URL)" || { echo "set DEPLOY_URL to the service's address"; exit 2; }
+	kubectl apply -f deploy/
+	kubectl set image deployment/shipyard shipyard=$(IMAGE):$$(git rev-parse --short HEAD)
+	kubectl rollout status deployment/shipyard --timeout=300s \
+		&& shipyard smoke --url $(DEPLOY_URL) \
+		|| { kubectl rollout undo deployment/shipyard; exit 1; }
 
 serve: $(SETUP) ## Serve models/bundle from the working tree on localhost (PORT=3000)
 	SHIPYARD_BUNDLE=models/bundle bentoml serve shipyard.serving.service:Classifier \

@@ -100,10 +100,17 @@ def _smoke(args: argparse.Namespace) -> None:
     from shipyard.release import smoke
 
     try:
-        answer = smoke(args.bento, Path(args.bundle))
+        answer = smoke(Path(args.bundle), bento=args.bento, url=args.url)
     except RuntimeError as err:
         sys.exit(str(err))
-    print(f"smoke: {args.bento} answered {answer['label']} from {answer['model_version']}")
+    target = args.url or args.bento
+    print(f"smoke: {target} answered {answer['label']} from {answer['model_version']}")
+
+
+def _model_version(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    print(json.loads((Path(args.bundle) / "card.json").read_text())["version"])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -139,10 +146,16 @@ def main(argv: list[str] | None = None) -> None:
         "release-check", help="fail unless dvc status is clean (ship only what was reviewed)"
     )
     sub.set_defaults(func=_release_check)
-    sub = commands.add_parser("smoke", help="serve a bento, predict one row, check its version")
+    sub = commands.add_parser(
+        "smoke", help="predict one row on a bento (served here) or a URL; check its version"
+    )
     sub.add_argument("--bento", default="shipyard:latest")
+    sub.add_argument("--url", help="a running service instead of a bento")
     sub.add_argument("--bundle", default="models/bundle")
     sub.set_defaults(func=_smoke)
+    sub = commands.add_parser("model-version", help="print the bundle's model version")
+    sub.add_argument("--bundle", default="models/bundle")
+    sub.set_defaults(func=_model_version)
     sub = commands.add_parser(
         "import-model", help="put a bundle into BentoML's model store; prints its tag"
     )

@@ -1,0 +1,75 @@
+"""The GitOps loop in a real repository with the loopback S3 server as DVC remote:
+main trained and pushed; a branch changes a param; the report and the gate judge it; the
+good branch is pushed and merged; a fresh clone of main pulls and releases it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ran, run
+
+pytestmark = pytest.mark.slow
+
+MAKE = ["make", "--no-print-directory", "SETUP=", f"VENV={Path(sys.executable).parent.parent}"]
+# The debug model trains for three epochs: relax the limits so that the comparison with
+# the base (the main metric's paired bootstrap) is what decides.
+GATE = [
+    "gate.rules.accuracy.limit=0.3",
+    "gate.rules.f1_macro.limit=0.3",
+    "gate.rules.roc_auc.limit=0.5",
+    "gate.rules.log_loss.limit=3.0",
+    "gate.rules.f1_macro.tolerance=0.2",
+    "gate.rules.roc_auc.tolerance=0.2",
+    "gate.rules.log_loss.tolerance=2.0",
+]
+
+
+def on_branch(repo: Path, branch: str, change: str) -> None:
+    run(["git", "checkout", "-q", "-B", branch, "main"], cwd=repo)
+    run(["dvc", "checkout", "-q"], cwd=repo)
+    run(["shipyard", "params", change, *GATE], cwd=repo)
+    assert ran(run(["dvc", "repro"], cwd=repo).stdout) == ["train", "evaluate", "package"]
+
+
+def test_pull_request_to_release(reproduced, s3_remote, tmp_path):
+    repo = tmp_path / "repo"
+    shutil.copytree(reproduced.path, repo, symlinks=True)
+    s3_remote(repo)
+    run([*MAKE, "push"], cwd=repo)  # main, trained, on the remote
+
+    # A deliberately worse model: the gate fails, with the reason.
+    on_branch(repo, "worse", "model.lr=0.00001")
+    gate = run([*MAKE, "gate", "BASE=main"], cwd=repo, check=False)
+    assert gate.returncode != 0
+    assert "a drop beyond noise" in gate.stdout
+
+    # A good one: the report shows what changed, the gate passes.
+    run(["git", "checkout", "-q", "--", "."], cwd=repo)
+    on_branch(repo, "better", "model.dropout=0.05")
+    run([*MAKE, "pr-report", "BASE=main"], cwd=repo)
+    text = (repo / "report/report.md").read_text()
+    assert "**Quality gate: PASSED**" in text
+    assert "| model.dropout | 0.1000 | 0.0500 |" in text
+    accuracy = next(line for line in text.splitlines() if line.startswith("| mlp.accuracy |"))
+    assert accuracy.count("|") == 6 and "-" not in accuracy.split("|")[2]  # base value shown
+    assert len(list((repo / "report").glob("*.png"))) == 6
+    assert run([*MAKE, "gate", "BASE=main"], cwd=repo, check=False).returncode == 0
+
+    # Push and merge; release from a fresh clone, as the release workflow does.
+    run([*MAKE, "push"], cwd=repo)
+    run(["git", "add", "-A"], cwd=repo)
+    run(["git", "commit", "-q", "-m", "smaller dropout"], cwd=repo)
+    run(["git", "checkout", "-q", "main"], cwd=repo)
+    run(["git", "merge", "-q", "--ff-only", "better"], cwd=repo)
+    release = tmp_path / "release"
+    run(["git", "clone", "-q", str(repo), str(release)], cwd=tmp_path)
+    s3_remote(release)
+    run([*MAKE, "pull"], cwd=release)
+    shipped = run([*MAKE, "release-local"], cwd=release).stdout
+    version = json.loads((repo / "models/bundle/card.json").read_text())["version"]
+    assert f"from {version}" in shipped and "release: dvc status is clean" in shipped
