@@ -114,7 +114,7 @@ bento: $(SETUP) ## Put models/bundle in BentoML's model store and build the bent
 	shipyard import-model
 	python -m pip wheel -q --no-deps --no-build-isolation -w dist .
 	bentoml build -o tag \
-		--label model_version=$$(python -c 'import json;print(json.load(open("models/bundle/card.json"))["version"])') \
+		--label model_version=$$(shipyard model-version) \
 		--label git_commit=$$(git rev-parse --short HEAD)
 
 serve-bento: $(SETUP) ## Serve a built bento by tag (BENTO=shipyard:latest) on localhost (PORT=3000)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
+from typing import Any
 
 
 def _params(args: argparse.Namespace) -> None:
@@ -116,52 +118,45 @@ def _model_version(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="shipyard", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, func: Callable[[argparse.Namespace], None], text: str) -> Any:
+        sub = commands.add_parser(name, help=text, description=text)
+        sub.set_defaults(func=func)
+        return sub
+
     for name, func, text in (
         ("params", _params, "compose conf/ into params.yaml (as `dvc exp run` does)"),
         ("check-params", _check_params, "fail if params.yaml differs from a fresh composition"),
     ):
-        sub = commands.add_parser(name, help=text, description=text)
+        sub = add(name, func, text)
         sub.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. model.lr=0.01")
         sub.add_argument("--output", default="params.yaml")
         sub.add_argument("--config-dir", default="conf")
-        sub.set_defaults(func=func)
-    sub = commands.add_parser(
-        "gate", help="check metrics against conf/gate and a base revision; exit 1 on failure"
+    for name, func, text in (
+        ("gate", _gate, "check metrics against conf/gate and a base revision; exit 1 on failure"),
+        ("report", _report, "write report.md (+ PNG plots beside it) against a base revision"),
+    ):
+        sub = add(name, func, text)
+        sub.add_argument("--base", default="main", help="git revision to compare against")
+        sub.add_argument("--params", default="params.yaml")
+    gate = commands.choices["gate"]
+    gate.add_argument("--metrics", default="reports/evaluate/metrics.json")
+    gate.add_argument("--predictions", default="data/predictions")
+    gate.add_argument("--output", help="also write the verdict as JSON here")
+    report = commands.choices["report"]
+    report.add_argument("--output", default="report/report.md")
+    report.add_argument("--fail-on-gate", action="store_true", help="exit 1 if the gate fails")
+    add("release-check", _release_check, "fail unless dvc status is clean (ship what was reviewed)")
+    smoke = add("smoke", _smoke, "predict one row on a bento (served here) or a URL; check version")
+    smoke.add_argument("--bento", default="shipyard:latest")
+    smoke.add_argument("--url", help="a running service instead of a bento")
+    smoke.add_argument("--bundle", default="models/bundle")
+    add("model-version", _model_version, "print the bundle's model version").add_argument(
+        "--bundle", default="models/bundle"
     )
-    sub.add_argument("--base", default="main", help="git revision to compare against")
-    sub.add_argument("--metrics", default="reports/evaluate/metrics.json")
-    sub.add_argument("--predictions", default="data/predictions")
-    sub.add_argument("--output", help="also write the verdict as JSON here")
-    sub.add_argument("--params", default="params.yaml")
-    sub.set_defaults(func=_gate)
-    sub = commands.add_parser(
-        "report", help="write report.md (+ PNG plots beside it) comparing with a base revision"
-    )
-    sub.add_argument("--base", default="main")
-    sub.add_argument("--output", default="report/report.md")
-    sub.add_argument("--params", default="params.yaml")
-    sub.add_argument("--fail-on-gate", action="store_true", help="exit 1 if the gate fails")
-    sub.set_defaults(func=_report)
-    sub = commands.add_parser(
-        "release-check", help="fail unless dvc status is clean (ship only what was reviewed)"
-    )
-    sub.set_defaults(func=_release_check)
-    sub = commands.add_parser(
-        "smoke", help="predict one row on a bento (served here) or a URL; check its version"
-    )
-    sub.add_argument("--bento", default="shipyard:latest")
-    sub.add_argument("--url", help="a running service instead of a bento")
-    sub.add_argument("--bundle", default="models/bundle")
-    sub.set_defaults(func=_smoke)
-    sub = commands.add_parser("model-version", help="print the bundle's model version")
-    sub.add_argument("--bundle", default="models/bundle")
-    sub.set_defaults(func=_model_version)
-    sub = commands.add_parser(
-        "import-model", help="put a bundle into BentoML's model store; prints its tag"
-    )
-    sub.add_argument("--bundle", default="models/bundle")
-    sub.add_argument("--params", default="params.yaml")
-    sub.set_defaults(func=_import_model)
+    store = add("import-model", _import_model, "put a bundle in BentoML's model store; print tag")
+    store.add_argument("--bundle", default="models/bundle")
+    store.add_argument("--params", default="params.yaml")
     args = parser.parse_args(argv)
 
     from shipyard.config import ConfigError
