@@ -95,7 +95,7 @@ image: $(SETUP) ## Containerize the bento as IMAGE:<model version> and IMAGE:<co
 	docker push --all-tags $(IMAGE)
 
 register: $(SETUP) ## Record the release in the git-tag model registry (GTO) and assign stage prod
-	gto register shipyard --bump-minor --push --message "$$(shipyard model-version)"
+	gto register shipyard --push --message "$$(shipyard model-version)"
 	gto assign shipyard --stage prod --push
 
 deploy: $(SETUP) ## Apply deploy/ with IMAGE:<commit>, wait, smoke-test DEPLOY_URL, roll back on failure

@@ -73,3 +73,28 @@ def test_pull_request_to_release(reproduced, s3_remote, tmp_path):
     shipped = run([*MAKE, "release-local"], cwd=release).stdout
     version = json.loads((repo / "models/bundle/card.json").read_text())["version"]
     assert f"from {version}" in shipped and "release: dvc status is clean" in shipped
+
+    # The git-tag model registry: a version, assigned to prod, pushed to origin.
+    run([*MAKE, "register"], cwd=release)
+    tags = run(["git", "tag"], cwd=repo).stdout.split()
+    assert "shipyard@v0.0.1" in tags and "shipyard#prod#1" in tags
+
+
+def test_report_in_a_shallow_clone_against_a_base_without_metrics(reproduced, tmp_path):
+    """A first pull request, in a CI-style shallow clone: the base is fetched, and having
+    no metrics there means limits only."""
+    repo = tmp_path / "repo"
+    shutil.copytree(reproduced.path, repo, symlinks=True)
+    run(["git", "branch", "before-metrics", "HEAD~1"], cwd=repo)  # the commit before repro
+    run(["dvc", "push"], cwd=repo)  # to the default remote, beside the repo
+    clone = tmp_path / "clone"
+    run(["git", "clone", "-q", "--depth", "1", f"file://{repo}", str(clone)], cwd=tmp_path)
+    run(["dvc", "pull"], cwd=clone)
+    result = run(
+        ["shipyard", "report", "--base", "before-metrics", "--output", "r/report.md"], cwd=clone
+    )
+    assert "gate passed" in result.stdout or "gate FAILED" in result.stdout
+    text = (clone / "r/report.md").read_text()
+    assert "has no metrics yet (first run): limits only" in text
+    row = next(line for line in text.splitlines() if line.startswith("| mlp.accuracy |"))
+    assert row.split("|")[2].strip() == "-"  # no base value
