@@ -33,3 +33,10 @@ def test_first_run_says_limits_only():
     text = render("abc", "main", Changes({}, {}, {}), Verdict(), had_base=False)
     assert "**Quality gate: PASSED**" in text and "no metrics yet" in text
     assert "## Params changed\n\nNone." in text
+
+
+def test_plots_that_could_not_be_rendered_are_listed():
+    changes = Changes({}, {}, {}, [("ROC", "roc.png")], ["Training curves (main): no field"])
+    text = render("abc", "main", changes, Verdict(), had_base=True)
+    assert "![ROC](roc.png)" in text
+    assert "- not rendered: Training curves (main): no field" in text

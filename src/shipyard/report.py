@@ -25,6 +25,7 @@ class Changes:
     params: dict[str, dict[str, Any]]  # "file: name" -> {"old", "new"}
     data: dict[str, list[str]]  # "added"/"deleted"/"modified"/... -> paths
     plots: list[tuple[str, str]] = field(default_factory=list)  # (title, png file name)
+    plot_errors: list[str] = field(default_factory=list)
 
 
 def _fmt(value: Any) -> str:
@@ -74,9 +75,10 @@ def render(head: str, base: str, changes: Changes, verdict: Verdict, had_base: b
     lines += ["", "## Data and models changed (`dvc diff`)", ""]
     entries = [(kind, path) for kind, paths in changes.data.items() for path in paths]
     lines += [f"- {kind}: `{path}`" for kind, path in entries] or ["None."]
-    if changes.plots:
+    if changes.plots or changes.plot_errors:
         lines += ["", "## Plots", ""]
         lines += [f"### {title}\n\n![{title}]({png})\n" for title, png in changes.plots]
+        lines += [f"- not rendered: {error}" for error in changes.plot_errors]
     return "\n".join(lines) + "\n"
 
 
@@ -106,7 +108,10 @@ def collect(base_rev: str, out_dir: Path) -> Changes:
     plots = []
     shown = _dvc_json("plots", "diff", base_rev)
     for title, renders in shown.get("data", {}).items():
+        if not renders:  # DVC lists why under "errors"
+            continue
         png = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") + ".png"
         (out_dir / png).write_bytes(vl_convert.vegalite_to_png(renders[0]["content"], scale=1))
         plots.append((title, png))
-    return Changes(metrics, params, data, plots)
+    errors = [f"{e['name']} ({e['rev']}): {e['msg']}" for e in shown.get("errors", [])]
+    return Changes(metrics, params, data, plots, errors)
