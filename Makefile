@@ -26,7 +26,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
 .PHONY: help setup params check-params repro test test-fast lint format lock push pull \
-	gate pr-report release-local image register deploy remote-s3 serve bento serve-bento bench-pipeline bench-serving clean
+	gate pr-report release-local image register promote deploy remote-s3 serve bento serve-bento bench-pipeline bench-serving clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -94,8 +94,10 @@ image: $(SETUP) ## Containerize the bento as IMAGE:<model version> and IMAGE:<co
 	bentoml containerize $(BENTO) -t $(IMAGE):$$(shipyard model-version) -t $(IMAGE):$$(git rev-parse --short HEAD)
 	docker push --all-tags $(IMAGE)
 
-register: $(SETUP) ## Record the release in the git-tag model registry (GTO) and assign stage prod
+register: $(SETUP) ## Record this model version in the git-tag model registry (GTO)
 	gto register shipyard --push --message "$$(shipyard model-version)"
+
+promote: $(SETUP) ## Assign the registered version to stage prod (after a successful deploy)
 	gto assign shipyard --stage prod --push
 
 deploy: $(SETUP) ## Apply deploy/ with IMAGE:<commit>, wait, smoke-test DEPLOY_URL, roll back on failure

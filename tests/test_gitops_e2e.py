@@ -75,7 +75,7 @@ def test_pull_request_to_release(reproduced, s3_remote, tmp_path):
     assert f"from {version}" in shipped and "release: dvc status is clean" in shipped
 
     # The git-tag model registry: a version, assigned to prod, pushed to origin.
-    run([*MAKE, "register"], cwd=release)
+    run([*MAKE, "register", "promote"], cwd=release)
     tags = run(["git", "tag"], cwd=repo).stdout.split()
     assert "shipyard@v0.0.1" in tags and "shipyard#prod#1" in tags
 

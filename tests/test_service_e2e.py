@@ -163,6 +163,9 @@ def test_malformed_requests_get_a_4xx_with_a_reason(server, project):
         )
         assert 400 <= response.status_code < 500, f"{name}: {response.status_code}"
         assert response.text and "error" in response.text, name
+    for method in ("GET", "PUT", "OPTIONS"):  # not a prediction: an immediate 4xx
+        response = httpx.request(method, f"{url}/predict", timeout=5)
+        assert 400 <= response.status_code < 500, method
     assert httpx.get(f"{url}/readyz").status_code == 200
 
 

@@ -113,5 +113,8 @@ def collect(base_rev: str, out_dir: Path) -> Changes:
         png = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") + ".png"
         (out_dir / png).write_bytes(vl_convert.vegalite_to_png(renders[0]["content"], scale=1))
         plots.append((title, png))
-    errors = [f"{e['name']} ({e['rev']}): {e['msg']}" for e in shown.get("errors", [])]
+    errors = [  # some errors belong to a whole revision, not to one plot
+        f"{e.get('name', 'plots')} ({e.get('rev', '?')}): {e.get('msg', e)}"
+        for e in shown.get("errors", [])
+    ]
     return Changes(metrics, params, data, plots, errors)

@@ -5,6 +5,7 @@ Both work per request, outside BentoML's adaptive batching, which merges request
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -103,8 +104,8 @@ class PredictionLog:
         self.shadow = shadow
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != self.path:
-            return await self.app(scope, receive, send)
+        if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != "POST":
+            return await self.app(scope, receive, send)  # BentoML answers other methods (405)
         start = time.perf_counter()
         try:  # the body was read (and bounded) by BodySizeLimit, which runs first
             payload = orjson.loads(scope["state"]["shipyard.body"])
@@ -139,7 +140,8 @@ class PredictionLog:
             return
         rows = payload["rows"]
         outputs = orjson.loads(b"".join(chunks))
-        shadow = self._shadow(rows)
+        # Off the event loop: the candidate's work must not hold up other requests.
+        shadow = await asyncio.to_thread(self._shadow, rows)
         for i, (row, output) in enumerate(zip(rows, outputs, strict=True)):
             line = {
                 "request_id": request_id,

@@ -24,18 +24,19 @@ def labels_for(card: dict[str, Any]) -> dict[str, str]:
 
 
 def import_bundle(bundle: Path, name: str) -> str:
-    """The store's tag for this bundle; imports it unless that version is already there."""
+    """The store's tag for this bundle, imported unless it is already the latest there."""
     import bentoml
     from bentoml.exceptions import NotFound
 
     card = json.loads((bundle / "card.json").read_text())
     try:
-        stored = bentoml.models.list(name)
-    except NotFound:  # BentoML raises, rather than listing nothing, for a new name
-        stored = []
-    for model in stored:
-        if model.info.labels.get("version") == card["version"]:
-            return str(model.tag)
+        latest = bentoml.models.get(f"{name}:latest")
+    except NotFound:  # a new store
+        latest = None
+    # The bento packs `name:latest`: re-import unless this very version is the latest,
+    # or going back to an older bundle would ship whatever was imported last.
+    if latest is not None and latest.info.labels.get("version") == card["version"]:
+        return str(latest.tag)
     with bentoml.models.create(name, labels=labels_for(card), metadata={"card": card}) as model:
         shutil.copytree(bundle, model.path, dirs_exist_ok=True)
     return str(model.tag)

@@ -31,9 +31,13 @@ def main(argv: list[str] | None = None) -> None:
     labels = load_section("data", DataConfig, args.params).labels
     test = pd.read_parquet(args.features / "test.parquet")
     x, y = arrays(test)
+    baseline = sklearn_io.load(args.baseline)
+    # The baseline has columns only for classes it saw in training; widen to all labels.
+    baseline_proba = np.zeros((len(x), len(labels)))
+    baseline_proba[:, baseline.classes_] = baseline.predict_proba(x)
     probas = {
         "mlp": mlp.predict_proba(mlp.load(args.model), x).numpy(),
-        "baseline": sklearn_io.load(args.baseline).predict_proba(x),
+        "baseline": baseline_proba,
     }
     # float64 throughout: metrics and dvclive's JSON plots need plain Python floats.
     probas = {name: proba.astype(np.float64) for name, proba in probas.items()}

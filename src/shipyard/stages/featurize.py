@@ -23,7 +23,9 @@ def main(argv: list[str] | None = None) -> None:
 
     data = load_section("data", DataConfig, args.params)
     cfg = load_section("features", FeaturesConfig, args.params)
-    parts = features.split(pd.read_parquet(args.raw), data.target, cfg, load_value("seed"))
+    parts = features.split(
+        pd.read_parquet(args.raw), data.target, cfg, load_value("seed", args.params)
+    )
     featurizer = features.build_featurizer(cfg).fit(parts["train"][data.numeric_features])
 
     args.out_dir.mkdir(parents=True, exist_ok=True)

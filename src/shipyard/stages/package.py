@@ -14,13 +14,24 @@ from shipyard.stages import entrypoint
 
 
 def git_commit() -> str:
-    """The commit the bundle was built from, marked when the tree had uncommitted changes."""
+    """The commit the bundle was built from, marked when its code or config had uncommitted
+    changes (not dvc.lock or metrics, which the running pipeline itself rewrites)."""
     try:
         head = subprocess.run(
             ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                "src",
+                "conf",
+                "dvc.yaml",
+                "params.yaml",
+            ],
             capture_output=True,
             text=True,
             check=True,
