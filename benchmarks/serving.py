@@ -148,15 +148,12 @@ def measure(name: str, url: str, rows: list[dict], seconds: float, tmp: Path) ->
     return results
 
 
-def in_process(rows: pd.DataFrame, seconds: float) -> dict[int, float]:
-    """Rows/s of Bundle.predict_proba_array, one row per call and 100 rows per call."""
-    import sklearn
-    import torch
+def in_process(rows: pd.DataFrame, seconds: float, torch_threads: int) -> dict[int, float]:
+    """Rows/s of Bundle.predict_proba_array, one row per call and 100 rows per call, tuned
+    exactly as the service tunes itself."""
+    from shipyard.bundle import Bundle, tune_for_serving
 
-    from shipyard.bundle import Bundle
-
-    torch.set_num_threads(1)
-    sklearn.set_config(assume_finite=True, skip_parameter_validation=True)
+    tune_for_serving(torch_threads)
     bundle = Bundle.load(ROOT / "models/bundle")
     out = {}
     for n in (1, 100):
@@ -206,7 +203,7 @@ def main() -> None:
         ) as url:
             results += measure("noop (floor)", url, rows, args.seconds, Path(tmp))
 
-    local = in_process(raw, min(args.seconds, 5.0))
+    local = in_process(raw, min(args.seconds, 5.0), params["serve"]["torch_threads"])
     print(f"{'in-process':18s}    1    - {'':9s} {local[1]:10.0f}")
     print(f"{'in-process':18s}  100    - {'':9s} {local[100]:10.0f}")
 

@@ -14,18 +14,42 @@ import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from shipyard import sklearn_io
-from shipyard.models import mlp
+
+if TYPE_CHECKING:  # torch and pandas load only where a bundle is loaded or written
+    import pandas as pd
+
+    from shipyard.models import mlp
 
 FEATURIZER = "featurizer.skops"
 SCHEMA = "schema.json"
 CARD = "card.json"
 README = "README.md"
+
+
+def read_card(bundle: str | Path) -> dict[str, Any]:
+    """The model card, without loading the model (no torch import)."""
+    return json.loads((Path(bundle) / CARD).read_text())
+
+
+def read_schema(bundle: str | Path) -> dict[str, Any]:
+    """Features in order, target, labels, task; without loading the model."""
+    return json.loads((Path(bundle) / SCHEMA).read_text())
+
+
+def tune_for_serving(torch_threads: int) -> None:
+    """Process-wide settings for answering small requests: one torch intra-op thread beats
+    several fighting the event loop, and rows were validated as finite before they reach
+    scikit-learn, so its per-call checks can go."""
+    import sklearn
+    import torch
+
+    torch.set_num_threads(torch_threads)
+    sklearn.set_config(assume_finite=True, skip_parameter_validation=True)
 
 
 def model_version(name: str, weights: bytes, schema: dict[str, Any]) -> str:
@@ -68,6 +92,8 @@ def render_card(card: dict[str, Any]) -> str:
 def write(
     out: Path, featurizer: Path, model_dir: Path, schema: dict[str, Any], card: dict[str, Any]
 ) -> None:
+    from shipyard.models import mlp
+
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
@@ -95,6 +121,8 @@ class Bundle:
 
     @classmethod
     def load(cls, path: str | Path) -> Bundle:
+        from shipyard.models import mlp
+
         src = Path(path)
         featurizer = sklearn_io.load(src / FEATURIZER)
         # Rows arrive as arrays in schema order; the names were checked before this point,
@@ -105,8 +133,8 @@ class Bundle:
         return cls(
             featurizer=featurizer,
             net=mlp.load(src),
-            schema=json.loads((src / SCHEMA).read_text()),
-            card=json.loads((src / CARD).read_text()),
+            schema=read_schema(src),
+            card=read_card(src),
         )
 
     @property
@@ -126,5 +154,6 @@ class Bundle:
 
     def predict_proba_array(self, x: np.ndarray) -> np.ndarray:
         """Probabilities for raw feature values, columns in `self.features` order."""
-        features = self._transform(x).astype(np.float32)
-        return mlp.predict_proba(self.net, features).numpy()
+        from shipyard.models.mlp import predict_proba
+
+        return predict_proba(self.net, self._transform(x).astype(np.float32)).numpy()

@@ -110,9 +110,9 @@ def _smoke(args: argparse.Namespace) -> None:
 
 
 def _model_version(args: argparse.Namespace) -> None:
-    from pathlib import Path
+    from shipyard.bundle import read_card
 
-    print(json.loads((Path(args.bundle) / "card.json").read_text())["version"])
+    print(read_card(args.bundle)["version"])
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -22,11 +22,11 @@ def smoke(bundle: Path, bento: str | None = None, url: str | None = None) -> dic
     answer comes from the bundle's model version."""
     import httpx
 
+    from shipyard.bundle import read_card, read_schema
     from shipyard.serving.run import bentoml_serve
 
-    schema = json.loads((bundle / "schema.json").read_text())
-    version = json.loads((bundle / "card.json").read_text())["version"]
-    body = {"rows": [dict.fromkeys(schema["features"], 0.0)]}
+    version = read_card(bundle)["version"]
+    body = {"rows": [dict.fromkeys(read_schema(bundle)["features"], 0.0)]}
     if url:
         response = httpx.post(f"{url.rstrip('/')}/predict", json=body, timeout=30)
     else:

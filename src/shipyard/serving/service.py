@@ -11,7 +11,6 @@ SHIPYARD_PREDICTION_LOG overrides where predictions are logged).
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import os
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 import bentoml
 import numpy as np
 
+from shipyard.bundle import read_schema
 from shipyard.config import ServeConfig, load_section
 from shipyard.serving import bentoml_fixes
 from shipyard.serving.middleware import BodySizeLimit, PredictionLog
@@ -38,7 +38,7 @@ def bundle_dir() -> Path:
 
 
 BUNDLE = bundle_dir()
-FEATURES: list[str] = json.loads((BUNDLE / "schema.json").read_text())["features"]
+FEATURES: list[str] = read_schema(BUNDLE)["features"]
 Row = row_model(FEATURES, MAX_ABS_VALUE)
 Rows = rows_type(Row, SETTINGS.max_rows)
 
@@ -73,15 +73,9 @@ def shadow_predictor(path: str | None) -> Any:
 @bentoml.service(traffic={"timeout": SETTINGS.timeout_s})
 class Classifier:
     def __init__(self) -> None:
-        import sklearn
-        import torch
+        from shipyard.bundle import Bundle, tune_for_serving
 
-        from shipyard.bundle import Bundle
-
-        # Small models on few cores: one intra-op thread beats two fighting the event loop.
-        torch.set_num_threads(SETTINGS.torch_threads)
-        # Rows were validated as finite numbers before they get here.
-        sklearn.set_config(assume_finite=True, skip_parameter_validation=True)
+        tune_for_serving(SETTINGS.torch_threads)
         self.bundle = Bundle.load(BUNDLE)
         self.bundle.predict_proba_array(np.zeros((1, len(FEATURES))))  # warm up before ready
         # Everything loaded so far lives as long as the process: keep it out of every

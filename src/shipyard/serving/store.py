@@ -28,7 +28,9 @@ def import_bundle(bundle: Path, name: str) -> str:
     import bentoml
     from bentoml.exceptions import NotFound
 
-    card = json.loads((bundle / "card.json").read_text())
+    from shipyard.bundle import read_card
+
+    card = read_card(bundle)
     try:
         latest = bentoml.models.get(f"{name}:latest")
     except NotFound:  # a new store
