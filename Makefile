@@ -109,7 +109,7 @@ deploy: $(SETUP) ## Apply deploy/ with IMAGE:<commit>, wait, smoke-test DEPLOY_U
 		|| { kubectl rollout undo deployment/shipyard; exit 1; }
 
 serve: $(SETUP) ## Serve models/bundle from the working tree on localhost (PORT=3000)
-	SHIPYARD_BUNDLE=models/bundle bentoml serve shipyard.serving.service:Classifier \
+	SHIPYARD_BUNDLE=models/bundle bentoml serve shipyard.serving.service:Predictor \
 		--host 127.0.0.1 --port $(PORT)
 
 bento: $(SETUP) ## Put models/bundle in BentoML's model store and build the bento

@@ -192,7 +192,7 @@ def main() -> None:
             params_file.write_text(yaml.safe_dump(params))
             name = "predict/batched" if batching else "predict/unbatched"
             with bentoml_serve(
-                "shipyard.serving.service:Classifier",
+                "shipyard.serving.service:Predictor",
                 ROOT,
                 {**env, "SHIPYARD_PARAMS": str(params_file)},
                 Path(tmp) / f"{name.replace('/', '-')}.log",

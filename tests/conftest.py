@@ -9,6 +9,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,14 +48,30 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory):
 
 
 def standard_features(val_size: float = 0.2, test_size: float = 0.2):
-    """conf/features/standard.yaml's transforms, with a split for small test tables."""
-    from shipyard.config import FeaturesConfig, SplitConfig
+    """conf/features/standard.yaml itself, with a split for small test tables."""
+    from omegaconf import OmegaConf
 
-    return FeaturesConfig(
-        split=SplitConfig(val_size=val_size, test_size=test_size),
-        imputer={"_target_": "sklearn.impute.SimpleImputer", "strategy": "median"},
-        scaler={"_target_": "sklearn.preprocessing.StandardScaler"},
+    from shipyard.config import FeaturesConfig, validated
+
+    node = OmegaConf.load(ROOT / "conf/features/standard.yaml")
+    node.split = {"val_size": val_size, "test_size": test_size}
+    return validated(FeaturesConfig, node, "standard.yaml")
+
+
+def data_config(**fields: Any):
+    """A DataConfig for small in-memory tables: a classification toy unless told otherwise."""
+    from shipyard.config import DataChecks, DataConfig
+
+    defaults: dict[str, Any] = dict(
+        name="toy",
+        task="classification",
+        source={},
+        target="target",
+        labels=["no", "yes"],
+        numeric_features=["a", "b"],
+        checks=DataChecks(min_rows=1, min_rows_per_class=1),
     )
+    return DataConfig(**{**defaults, **fields})
 
 
 def run(cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:

@@ -5,23 +5,17 @@ import pandas as pd
 import pytest
 
 from shipyard import bundle, features, sklearn_io
-from shipyard.config import DataConfig
 from shipyard.models import mlp
-from tests.conftest import standard_features
+from tests.conftest import data_config, standard_features
 
-DATA = DataConfig(
-    name="toy",
-    task="classification",
-    source={},
-    target="target",
-    labels=["a", "b", "c"],
-    min_rows=1,
-    numeric_features=["x", "y"],
-)
+DATA = data_config(labels=["a", "b", "c"], numeric_features=["x", "y"])
 FEATS = standard_features()
 SCHEMA = {
     "task": "classification",
     "features": ["x", "y"],
+    "categorical": [],
+    "nullable": [],
+    "ignored": [],
     "target": "target",
     "labels": ["a", "b", "c"],
 }
@@ -36,7 +30,7 @@ def made(tmp_path):
     raw = pd.DataFrame(
         {"x": rng.normal(10, 3, 60), "y": rng.normal(size=60), "target": ["a", "b", "c"] * 20}
     )
-    featurizer = features.build_featurizer(FEATS).fit(raw[DATA.numeric_features])
+    featurizer = features.build_featurizer(DATA, FEATS).fit(raw[DATA.numeric_features])
     sklearn_io.dump(featurizer, tmp_path / "featurizer.skops")
     net = mlp.MLP(mlp.Architecture(2, [8], 3, 0.0)).eval()
     mlp.save(net, tmp_path / "mlp")
@@ -59,12 +53,65 @@ def made(tmp_path):
 def test_bundle_predicts_raw_rows_like_the_pipeline(made):
     raw, featurizer, net, out = made
     loaded = bundle.Bundle.load(out)
-    expected = mlp.predict_proba(net, featurizer.transform(raw[["x", "y"]])).numpy()
+    expected = mlp.predict(net, featurizer.transform(raw[["x", "y"]]))
     # Columns in another order: the bundle selects features by name.
-    got = loaded.predict_proba(raw[["y", "x"]])
+    got = loaded.predict(raw[["y", "x"]])
     np.testing.assert_allclose(got, expected, rtol=1e-6)
+    assert loaded._fast is not None  # numeric-only: the numpy hot path
+    np.testing.assert_allclose(
+        loaded.predict_array(raw[["x", "y"]].to_numpy()), expected, rtol=1e-6
+    )
     assert loaded.version == "toy-1" and loaded.labels == ["a", "b", "c"]
     assert "toy-1" in (out / "README.md").read_text()
+
+
+def test_mixed_bundle_takes_categories_and_regression_answers_values(tmp_path):
+    data = data_config(
+        task="regression",
+        labels=None,
+        numeric_features=["x"],
+        categorical_features=["kind"],
+        nullable=["x", "kind"],
+    )
+    rng = np.random.default_rng(0)
+    raw = pd.DataFrame({"x": rng.normal(size=90), "kind": ["p", "q", "r"] * 30})
+    featurizer = features.build_featurizer(data, FEATS).fit(raw)
+    sklearn_io.dump(featurizer, tmp_path / "f.skops")
+    net = mlp.MLP(mlp.Architecture(1 + 3, [8], 1, 0.0, "regression", 50.0, 10.0)).eval()
+    mlp.save(net, tmp_path / "mlp")
+    schema = {
+        **SCHEMA,
+        "task": "regression",
+        "features": ["x", "kind"],
+        "labels": None,
+        "categorical": ["kind"],
+        "nullable": ["x", "kind"],
+    }
+    card = {
+        "version": "r-1",
+        "task": "regression",
+        "dataset": "toy",
+        "n_features": 2,
+        "labels": None,
+        "git_commit": "c",
+        "data_md5": "0",
+        "metrics": {},
+        "params": {},
+    }
+    bundle.write(tmp_path / "b", tmp_path / "f.skops", tmp_path / "mlp", schema, card)
+    loaded = bundle.Bundle.load(tmp_path / "b")
+    assert not loaded.takes_arrays
+    rows = pd.DataFrame({"kind": ["q", "never-seen", None], "x": [0.5, None, 1.0]})
+    got = loaded.predict(rows)
+    assert got.shape == (3,) and np.isfinite(got).all()
+    expected = mlp.predict(
+        net,
+        featurizer.transform(
+            pd.DataFrame({"x": [0.5, np.nan, 1.0], "kind": ["q", "never-seen", np.nan]})
+        ),
+    )
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    assert "labels" not in (tmp_path / "b" / "README.md").read_text()
 
 
 def test_bundle_holds_only_code_free_formats(made):

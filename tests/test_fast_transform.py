@@ -39,3 +39,23 @@ def test_unknown_steps_fall_back(data):
 def test_column_missing_in_all_training_rows_falls_back(data):
     data[:, 2] = np.nan
     assert compile_featurizer(SimpleImputer(keep_empty_features=False).fit(data)) is None
+
+
+def test_numeric_only_column_transformer_compiles_mixed_does_not(data):
+    import pandas as pd
+
+    from shipyard import features
+    from tests.conftest import data_config, standard_features
+
+    frame = pd.DataFrame(data, columns=list("abcde"))
+    numeric = data_config(numeric_features=list("abcde"))
+    featurizer = features.build_featurizer(numeric, standard_features()).fit(frame)
+    fast = compile_featurizer(featurizer)
+    assert fast is not None
+    np.testing.assert_allclose(fast(data), featurizer.transform(frame), rtol=1e-12, atol=1e-12)
+
+    mixed = data_config(numeric_features=list("abcd"), categorical_features=["k"])
+    frame = frame.drop(columns="e").assign(k=["u", "v"] * 100)
+    assert (
+        compile_featurizer(features.build_featurizer(mixed, standard_features()).fit(frame)) is None
+    )

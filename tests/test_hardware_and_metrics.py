@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from shipyard.evaluation import classification_metrics, one_vs_rest
+from shipyard.evaluation import metrics, one_vs_rest
 from shipyard.hardware import pick_precision, resolve_precision
 
 
@@ -24,17 +24,17 @@ def test_auto_precision_on_cpu_accelerator_is_fp32():
 def test_metrics_of_a_perfect_and_a_wrong_classifier():
     y = np.array([0, 1, 2, 2])
     perfect = np.eye(3)[y] * 0.97 + 0.01
-    m = classification_metrics(y, perfect)
+    m = metrics(y, perfect)
     assert m["accuracy"] == 1.0 and m["f1_macro"] == 1.0 and m["roc_auc"] == 1.0
     assert m["log_loss"] == pytest.approx(-np.log(0.98), rel=1e-6)
     wrong = np.eye(3)[(y + 1) % 3] * 0.97 + 0.01
-    assert classification_metrics(y, wrong)["accuracy"] == 0.0
+    assert metrics(y, wrong)["accuracy"] == 0.0
 
 
 def test_binary_auc_uses_positive_column():
     y = np.array([0, 0, 1, 1])
     proba = np.array([[0.9, 0.1], [0.6, 0.4], [0.3, 0.7], [0.2, 0.8]])
-    assert classification_metrics(y, proba)["roc_auc"] == 1.0
+    assert metrics(y, proba)["roc_auc"] == 1.0
 
 
 def test_one_vs_rest_flattens_rows_by_class():
@@ -56,3 +56,26 @@ def test_predictions_frame_keeps_row_ids_and_names_classes():
     )
     assert list(frame.columns) == ["row_id", "label", "predicted", "proba_no", "proba_yes"]
     assert frame["row_id"].tolist() == [7, 3] and frame["predicted"].tolist() == [1, 0]
+
+
+def test_regression_metrics_match_scikit_learn():
+    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+
+    rng = np.random.default_rng(0)
+    y = rng.normal(50, 10, 200)
+    predicted = y + rng.normal(0, 3, 200)
+    m = metrics(y, predicted)
+    assert sorted(m) == ["mae", "r2", "rmse"]
+    assert m["rmse"] == pytest.approx(np.sqrt(mean_squared_error(y, predicted)))
+    assert m["mae"] == pytest.approx(mean_absolute_error(y, predicted))
+    assert m["r2"] == pytest.approx(r2_score(y, predicted))
+
+
+def test_regression_predictions_frame_round_trips_to_scores():
+    import pandas as pd
+
+    from shipyard.evaluation import predictions_frame, scores
+
+    frame = predictions_frame(pd.Series([4, 9]), np.array([1.5, 2.0]), np.array([1.0, 2.5]), None)
+    assert list(frame.columns) == ["row_id", "label", "predicted"]
+    assert scores(frame).tolist() == [1.0, 2.5]

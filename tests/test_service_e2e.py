@@ -219,7 +219,7 @@ def test_shadow_candidate_is_logged_beside_primary_and_never_answers(
     }
     rows, expected = load_test_rows(project)
     with bentoml_serve(
-        "shipyard.serving.service:Classifier", project, env, tmp_path / "server.log"
+        "shipyard.serving.service:Predictor", project, env, tmp_path / "server.log"
     ) as url:
         response = predict(url, rows[:20])
         assert response.status_code == 200, response.text

@@ -8,11 +8,12 @@ import sys
 import pytest
 
 from shipyard.serving.schema import answer, row_model
+from tests.conftest import data_config, standard_features
 
 CHECK = """
 import json
-from shipyard.serving.service import Classifier
-api = Classifier.apis["predict"]
+from shipyard.serving.service import Predictor
+api = Predictor.apis["predict"]
 declared = api.output_spec.media_type
 api.output_spec.media_type = None  # what BentoML would compute itself
 print(json.dumps({"declared": declared, "computed": api.output_spec.mime_type(),
@@ -22,14 +23,19 @@ print(json.dumps({"declared": declared, "computed": api.output_spec.mime_type(),
 
 def test_declared_media_type_is_what_bentoml_computes(tmp_path):
     # A minimal bundle: the service module reads its schema at import.
-    from sklearn.preprocessing import StandardScaler
+    import pandas as pd
 
-    from shipyard import bundle, sklearn_io
+    from shipyard import bundle, features, sklearn_io
     from shipyard.models import mlp
 
-    sklearn_io.dump(StandardScaler().fit([[0.0, 1.0], [1.0, 0.0]]), tmp_path / "f.skops")
     mlp.save(mlp.MLP(mlp.Architecture(2, [4], 2, 0.0)), tmp_path / "m")
     schema = {"task": "classification", "features": ["a", "b"], "target": "y", "labels": [0, 1]}
+    sklearn_io.dump(
+        features.build_featurizer(data_config(), standard_features()).fit(
+            pd.DataFrame({"a": [0.0, 1.0], "b": [1.0, 0.0]})
+        ),
+        tmp_path / "f.skops",
+    )
     card = {
         "version": "v",
         "task": "classification",
@@ -61,10 +67,37 @@ def test_answer_names_the_label_and_keys_probabilities_by_label():
     assert out == {"label": "dog", "probabilities": {"cat": 0.3, "dog": 0.7}}
 
 
+def test_regression_answer_is_a_value():
+    import numpy as np
+
+    assert answer(None, np.float32(12.5)) == {"value": 12.5}
+
+
+def test_row_model_takes_categories_nulls_where_allowed_and_ignored_columns():
+    from pydantic import ValidationError
+
+    schema = {
+        "features": ["n", "k", "m"],
+        "categorical": ["k"],
+        "nullable": ["m", "k"],
+        "ignored": ["id"],
+    }
+    row = row_model(schema, max_abs_value=10.0)
+    ok = row.model_validate({"n": 1.0, "k": "blue", "m": None, "id": "C001"})
+    assert list(ok.__dict__.values())[:3] == [1.0, "blue", None]
+    assert row.model_validate({"n": 1.0, "k": 7, "m": 2.0}).__dict__["f1"] == 7
+    with pytest.raises(ValidationError, match="n"):
+        row.model_validate({"n": None, "k": "blue", "m": 1.0})  # n is not nullable
+    with pytest.raises(ValidationError, match="k"):
+        row.model_validate({"n": 1.0, "k": 1.5, "m": 1.0})  # a float is not a category
+    with pytest.raises(ValidationError, match="at most 200"):
+        row.model_validate({"n": 1.0, "k": "x" * 201, "m": 1.0})
+
+
 def test_row_model_requires_exact_features_by_name():
     from pydantic import ValidationError
 
-    row = row_model(["a/b", "c"], max_abs_value=10.0)
+    row = row_model({"features": ["a/b", "c"]}, max_abs_value=10.0)
     assert list(row.model_validate({"a/b": 1, "c": 2.5}).__dict__.values()) == [1.0, 2.5]
     with pytest.raises(ValidationError, match="c"):
         row.model_validate({"a/b": 1})

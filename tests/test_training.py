@@ -64,3 +64,16 @@ def test_interrupted_run_resumes_from_last_checkpoint(data, tmp_path):
     # dvclive continued the curve: only the two resumed epochs were logged here.
     loss = (tmp_path / "live" / "plots" / "metrics" / "val" / "loss.tsv").read_text().splitlines()
     assert len(loss) == 1 + 2
+
+
+def test_regressor_learns_in_the_targets_units(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 3)).astype(np.float32)
+    y = (200 + 40 * x[:, 0] - 25 * x[:, 1]).astype(np.float32)  # far from zero mean, unit std
+    fitted = fit((x[:300], y[:300]), (x[300:], y[300:]), 0, MODEL, trainer(30), 1, tmp_path)
+    from shipyard.models.mlp import predict
+
+    predicted = predict(fitted.net, x[300:])
+    assert predicted.shape == (100,)
+    rmse = float(np.sqrt(np.mean((predicted - y[300:]) ** 2)))
+    assert rmse < 0.25 * float(y.std()), rmse

@@ -2,24 +2,31 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shipyard.config import DataConfig
+from shipyard.config import DataChecks
 from shipyard.validation import validate
+from tests.conftest import data_config
 
-CFG = DataConfig(
-    name="toy",
-    task="classification",
-    source={},
-    target="target",
+CFG = data_config(
     labels=[0, 1, 2],
-    min_rows=10,
     numeric_features=["a", "b"],
+    categorical_features=["k"],
+    drop=["id"],
+    nullable=["k"],
+    ranges={"b": [-10, 10]},
+    checks=DataChecks(min_rows=10, min_rows_per_class=3, imbalance_warning_ratio=5),
 )
 
 
 def good() -> pd.DataFrame:
     rng = np.random.default_rng(0)
     return pd.DataFrame(
-        {"a": rng.normal(size=30), "b": rng.normal(size=30), "target": np.arange(30) % 3}
+        {
+            "id": [f"r{i}" for i in range(30)],
+            "a": rng.normal(size=30),
+            "b": rng.normal(size=30),
+            "k": ["u", "v", None] * 10,
+            "target": np.arange(30) % 3,
+        }
     )
 
 
@@ -27,6 +34,12 @@ def test_good_table_passes():
     report = validate(good(), CFG)
     assert report.ok, report.summary()
     assert report.to_dict()["ok"] is True
+    assert report.class_counts == {"0": 10, "1": 10, "2": 10}
+    assert "30 rows" in report.markdown() and "valid" in report.markdown()
+
+
+def test_declared_id_column_may_be_absent():
+    assert validate(good().drop(columns="id"), CFG).ok
 
 
 def text_in_numeric(df):
@@ -35,34 +48,39 @@ def text_in_numeric(df):
     return df
 
 
-def null_in_numeric(df):
-    df.loc[6, "a"] = np.nan
-    return df
+def set_cell(column, row, value, dtype=None):
+    def breakage(df):
+        if dtype:
+            df = df.astype({column: dtype})
+        df.loc[row, column] = value
+        return df
+
+    return breakage
 
 
-def unknown_label(df):
-    df.loc[2, "target"] = 42
-    return df
-
-
-def null_label(df):
-    df = df.astype({"target": "float64"})
-    df.loc[8, "target"] = np.nan
+def duplicate_row(df):
+    df.loc[7] = df.loc[3]
     return df
 
 
 @pytest.mark.parametrize(
     ("breakage", "column", "check", "row"),
     [
-        (lambda df: df.drop(columns=["a"]), "a", "missing column", None),
-        (lambda df: df.assign(extra=1), "extra", "unexpected column", None),
-        (text_in_numeric, "b", "coerce_dtype", 4),
-        (null_in_numeric, "a", "not_nullable", 6),
-        (unknown_label, "target", "label in", 2),
-        (null_label, "target", "not_nullable", 8),
-        (lambda df: df.head(3), "<table>", "at least 10 rows", None),
+        (lambda df: df.drop(columns=["a"]), "a", "missing from the table", None),
+        (lambda df: df.assign(extra=1), "extra", "not declared in the data config", None),
+        (text_in_numeric, "b", "not a number", 4),
+        (set_cell("a", 6, np.nan), "a", "not null", 6),
+        (set_cell("target", 2, 42), "target", "label in", 2),
+        (set_cell("target", 8, np.nan, "float64"), "target", "not null", 8),
+        (set_cell("b", 5, 99.0), "b", "range [-10, 10]", 5),
+        (lambda df: df.head(6), "<table>", "at least 10 rows", None),
         (lambda df: pd.DataFrame(), "<table>", "not empty", None),
         (lambda df: df.head(0), "<table>", "at least 10 rows", None),
+        (lambda df: df.assign(a=1.5), "a", "not constant", None),
+        (lambda df: df.assign(k=None), "k", "not all missing", None),
+        (duplicate_row, "<table>", "at most 0 duplicate rows", 7),
+        (lambda df: df.assign(target=0), "target", "at least 3 rows per class", None),
+        (lambda df: df[df["target"] != 2], "target", "at least 3 rows per class", None),
     ],
     ids=[
         "missing-column",
@@ -71,9 +89,15 @@ def null_label(df):
         "null-feature",
         "unknown-label",
         "null-label",
+        "out-of-range",
         "too-few-rows",
         "empty-file",
         "header-only",
+        "constant-column",
+        "all-null-column",
+        "duplicate-row",
+        "one-class-only",
+        "class-without-rows",
     ],
 )
 def test_broken_table_names_column_check_and_rows(breakage, column, check, row):
@@ -85,11 +109,23 @@ def test_broken_table_names_column_check_and_rows(breakage, column, check, row):
         assert row in [e["row"] for e in matches[0].examples]
         assert f"row {row}" in report.summary()
     assert f"'{column}'" in report.summary()
+    assert "problem" in report.markdown()
 
 
-def test_labels_never_seen_are_a_warning_not_an_error():
-    df = good()
-    df["target"] = df["target"].where(df["target"] != 2, 0)
+def test_imbalance_is_a_warning_not_an_error():
+    df = pd.concat([good(), good().assign(target=0)], ignore_index=True)
+    df = df.assign(a=np.random.default_rng(1).normal(size=len(df)))  # no duplicates
+    df.loc[df["target"] == 1, "target"] = [1] * 3 + [0] * 7
     report = validate(df, CFG)
-    assert report.ok
-    assert any("[2]" in w for w in report.warnings)
+    assert report.ok, report.summary()
+    assert any("class imbalance" in w for w in report.warnings)
+    assert "warning: class imbalance" in report.markdown()
+
+
+def test_regression_target_must_be_a_number_in_range():
+    cfg = data_config(task="regression", labels=None, ranges={"target": [0, 100]})
+    df = pd.DataFrame({"a": np.arange(20.0), "b": np.arange(20.0) % 7, "target": np.arange(20.0)})
+    assert validate(df, cfg).ok
+    df.loc[3, "target"] = 500.0
+    report = validate(df, cfg)
+    assert [p.check for p in report.problems] == ["range [0, 100]"]

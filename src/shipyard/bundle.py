@@ -2,7 +2,8 @@
 
 featurizer.skops   fitted feature transform (skops: loads without running code)
 model.safetensors  network weights, model.json its architecture
-schema.json        input features in order, target, labels, task
+schema.json        input features in order (which are categorical, which nullable),
+                   target, labels, task
 card.json          model card: version, git commit, params, data hash, metrics
 README.md          the card, rendered
 """
@@ -68,8 +69,8 @@ def render_card(card: dict[str, Any]) -> str:
         [
             f"# Model card: {card['version']}",
             "",
-            f"- task: {card['task']} on `{card['dataset']}` ({card['n_features']} features, "
-            f"labels {card['labels']})",
+            f"- task: {card['task']} on `{card['dataset']}` ({card['n_features']} features"
+            + (f", labels {card['labels']})" if card["labels"] else ")"),
             f"- git commit: `{card['git_commit']}`",
             f"- raw data md5: `{card['data_md5']}`",
             "",
@@ -107,7 +108,7 @@ def write(
 
 @dataclass
 class Bundle:
-    """A loaded bundle: raw rows (by feature name) in, class probabilities out."""
+    """A loaded bundle: raw rows (by feature name) in, class probabilities or values out."""
 
     featurizer: Any
     net: mlp.MLP
@@ -117,21 +118,16 @@ class Bundle:
     def __post_init__(self) -> None:
         from shipyard.fast_transform import compile_featurizer
 
-        self._transform = compile_featurizer(self.featurizer) or self.featurizer.transform
+        # Numeric-only bundles skip scikit-learn's per-call overhead on the hot path.
+        self._fast = None if self.categorical else compile_featurizer(self.featurizer)
 
     @classmethod
     def load(cls, path: str | Path) -> Bundle:
         from shipyard.models import mlp
 
         src = Path(path)
-        featurizer = sklearn_io.load(src / FEATURIZER)
-        # Rows arrive as arrays in schema order; the names were checked before this point,
-        # so drop them rather than have scikit-learn warn on every call.
-        for step in getattr(featurizer, "steps", [(None, featurizer)]):
-            step[1].__dict__.pop("feature_names_in_", None)
-        featurizer.__dict__.pop("feature_names_in_", None)
         return cls(
-            featurizer=featurizer,
+            featurizer=sklearn_io.load(src / FEATURIZER),
             net=mlp.load(src),
             schema=read_schema(src),
             card=read_card(src),
@@ -142,18 +138,44 @@ class Bundle:
         return self.card["version"]
 
     @property
+    def task(self) -> str:
+        return self.schema["task"]
+
+    @property
     def features(self) -> list[str]:
         return self.schema["features"]
 
     @property
-    def labels(self) -> list[Any]:
+    def categorical(self) -> list[str]:
+        return self.schema.get("categorical", [])
+
+    @property
+    def labels(self) -> list[Any] | None:
         return self.schema["labels"]
 
-    def predict_proba(self, rows: pd.DataFrame) -> np.ndarray:
-        return self.predict_proba_array(rows[self.features].to_numpy(dtype=np.float64))
+    @property
+    def takes_arrays(self) -> bool:
+        """Whether `predict_array` applies: every feature numeric."""
+        return not self.categorical
 
-    def predict_proba_array(self, x: np.ndarray) -> np.ndarray:
-        """Probabilities for raw feature values, columns in `self.features` order."""
-        from shipyard.models.mlp import predict_proba
+    def predict(self, rows: pd.DataFrame) -> np.ndarray:
+        """Class probabilities (rows x labels) or predicted values, for raw rows."""
+        if self._fast is not None:
+            return self.predict_array(rows[self.features].to_numpy(dtype=np.float64))
+        from shipyard.features import featurize, inputs
+        from shipyard.models.mlp import predict
 
-        return predict_proba(self.net, self._transform(x).astype(np.float32)).numpy()
+        return predict(
+            self.net, featurize(inputs(rows, self.features, self.categorical), self.featurizer)
+        )
+
+    def predict_array(self, x: np.ndarray) -> np.ndarray:
+        """`predict` for numeric-only bundles, raw values in `self.features` order (NaN for
+        missing): no DataFrame on the hot path."""
+        if self._fast is None:
+            import pandas as pd
+
+            return self.predict(pd.DataFrame(x, columns=self.features))
+        from shipyard.models.mlp import predict
+
+        return predict(self.net, self._fast(x).astype(np.float32))

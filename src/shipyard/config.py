@@ -19,15 +19,61 @@ class ConfigError(ValueError):
     """A params.yaml section that does not match its schema."""
 
 
+TASKS = ("classification", "regression")
+
+
+@dataclass
+class DataChecks:
+    """Dataset-level checks, on top of the per-column schema."""
+
+    min_rows: int = 100
+    min_rows_per_class: int = 10  # classification: every declared label needs this many
+    max_duplicate_rows: int = 0  # rows repeated exactly (features and target)
+    imbalance_warning_ratio: float = 10.0  # warn when largest class / smallest class exceeds it
+
+
 @dataclass
 class DataConfig:
     name: str
-    task: str
+    task: str  # "classification" or "regression"
     source: dict[str, Any]  # a Hydra `_target_` spec returning a DataFrame
     target: str
-    labels: list[Any]
-    min_rows: int
+    labels: list[Any] | None  # classification: the allowed label set; regression: null
     numeric_features: list[str]
+    categorical_features: list[str] = field(default_factory=list)
+    drop: list[str] = field(default_factory=list)  # columns read but never used (IDs)
+    nullable: list[str] = field(default_factory=list)  # features that may be missing
+    ranges: dict[str, list[Any]] = field(default_factory=dict)  # column: [min, max]
+    checks: DataChecks = field(default_factory=DataChecks)
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ConfigError(f"data.task must be one of {TASKS}, not '{self.task}'")
+        if self.task == "classification" and not self.labels:
+            raise ConfigError("data.labels: a classification dataset lists its labels")
+        if self.task == "regression" and self.labels:
+            raise ConfigError("data.labels: a regression dataset has none (set it to null)")
+        declared = [*self.features, self.target, *self.drop]
+        twice = sorted({c for c in declared if declared.count(c) > 1})
+        if twice:
+            raise ConfigError(f"data: columns declared more than once: {twice}")
+        for key, names in (("nullable", self.nullable), ("ranges", list(self.ranges))):
+            unknown = sorted(set(names) - set(declared))
+            if unknown:
+                raise ConfigError(f"data.{key}: not declared columns: {unknown}")
+        for column, bounds in self.ranges.items():
+            numbers = all(isinstance(b, int | float) and not isinstance(b, bool) for b in bounds)
+            if len(bounds) != 2 or not numbers or bounds[0] > bounds[1]:
+                raise ConfigError(f"data.ranges.{column}: expected [min, max], got {bounds}")
+
+    @property
+    def features(self) -> list[str]:
+        """Model inputs in bundle order: numeric, then categorical."""
+        return [*self.numeric_features, *self.categorical_features]
+
+    @property
+    def is_classification(self) -> bool:
+        return self.task == "classification"
 
 
 @dataclass
@@ -37,10 +83,22 @@ class SplitConfig:
 
 
 @dataclass
-class FeaturesConfig:
-    split: SplitConfig
+class NumericTransform:
     imputer: dict[str, Any]  # `_target_` specs of scikit-learn transformers
     scaler: dict[str, Any]
+
+
+@dataclass
+class CategoricalTransform:
+    imputer: dict[str, Any]
+    encoder: dict[str, Any]
+
+
+@dataclass
+class FeaturesConfig:
+    split: SplitConfig
+    numeric: NumericTransform
+    categorical: CategoricalTransform
 
 
 @dataclass
@@ -119,7 +177,8 @@ class Params:
     gate: GateConfig | None = None
 
 
-def _validated(schema: type[T], node: Any, where: str) -> T:
+def validated(schema: type[T], node: Any, where: str) -> T:
+    """`node` merged into the dataclass `schema`; a bad key raises ConfigError naming it."""
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
@@ -146,7 +205,7 @@ def load_section(name: str, schema: type[T], params_file: str | Path = PARAMS_FI
     raw = _read(params_file)
     if name not in raw:
         raise ConfigError(f"{params_file} has no '{name}' section: run `make params`")
-    return _validated(schema, raw[name], f"{params_file} [{name}]")
+    return validated(schema, raw[name], f"{params_file} [{name}]")
 
 
 def load_value(name: str, params_file: str | Path = PARAMS_FILE) -> Any:
@@ -169,4 +228,4 @@ def load_dict(name: str, params_file: str | Path = PARAMS_FILE) -> dict[str, Any
 
 def load_params(params_file: str | Path = PARAMS_FILE) -> Params:
     """All of params.yaml, validated against the schemas above."""
-    return _validated(Params, _read(params_file), str(params_file))
+    return validated(Params, _read(params_file), str(params_file))

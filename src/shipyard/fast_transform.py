@@ -2,8 +2,9 @@
 
 scikit-learn spends ~0.5 ms per transform() call on input validation and dispatch, far more
 than the arithmetic for one row; the service calls it once per request. For the steps we
-know (SimpleImputer, StandardScaler, both fitted), the same transform is a few numpy ops
-on the fitted arrays. Any other step returns None: callers then use scikit-learn itself.
+know (SimpleImputer, StandardScaler, both fitted, on numeric-only data), the same
+transform is a few numpy ops on the fitted arrays. Any other step returns None: callers
+then use scikit-learn itself.
 tests/test_fast_transform.py checks both paths give the same numbers.
 """
 
@@ -40,8 +41,27 @@ COMPILERS: dict[str, Callable[[Any], Transform | None]] = {
 }
 
 
+def _only_branch(featurizer: Any) -> Any:
+    """A fitted ColumnTransformer whose one active branch takes every column, in order,
+    is that branch (numeric-only data); any other is None."""
+    if not hasattr(featurizer, "transformers_"):
+        return featurizer
+    active = [
+        (transformer, list(columns))
+        for _, transformer, columns in featurizer.transformers_
+        if not (isinstance(transformer, str) and transformer == "drop") and len(columns)
+    ]
+    names = list(getattr(featurizer, "feature_names_in_", []))
+    if len(active) != 1 or active[0][1] != names or isinstance(active[0][0], str):
+        return None
+    return active[0][0]
+
+
 def compile_featurizer(featurizer: Any) -> Transform | None:
     """A numpy function equal to `featurizer.transform`, or None if a step is unknown."""
+    featurizer = _only_branch(featurizer)
+    if featurizer is None:
+        return None
     steps = [step for _, step in getattr(featurizer, "steps", [(None, featurizer)])]
     compiled = []
     for step in steps:

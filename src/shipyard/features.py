@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -10,50 +11,108 @@ import pandas as pd
 from shipyard.config import DataConfig, FeaturesConfig
 
 ROW_ID = "row_id"  # position in the raw table: joins predictions of two runs row by row
-LABEL = "label"  # class index into data.labels
+LABEL = "label"  # classification: class index into data.labels; regression: the target
 SPLITS = ("train", "val", "test")
 
 
-def split(df: pd.DataFrame, target: str, cfg: FeaturesConfig, seed: int) -> dict[str, pd.DataFrame]:
-    """Seeded, stratified train/val/test split; each part keeps its raw row ids."""
+def split(
+    df: pd.DataFrame, data: DataConfig, cfg: FeaturesConfig, seed: int
+) -> dict[str, pd.DataFrame]:
+    """Seeded train/val/test split (stratified for classification); parts keep raw row ids."""
     from sklearn.model_selection import train_test_split
 
     df = df.reset_index(drop=True).rename_axis(ROW_ID).reset_index()
+
+    def strata(part: pd.DataFrame) -> pd.Series | None:
+        return part[data.target] if data.is_classification else None
+
     rest, test = train_test_split(
-        df, test_size=cfg.split.test_size, stratify=df[target], random_state=seed
+        df, test_size=cfg.split.test_size, stratify=strata(df), random_state=seed
     )
     val_share = cfg.split.val_size / (1.0 - cfg.split.test_size)
     train, val = train_test_split(
-        rest, test_size=val_share, stratify=rest[target], random_state=seed
+        rest, test_size=val_share, stratify=strata(rest), random_state=seed
     )
     return {"train": train, "val": val, "test": test}
 
 
-def build_featurizer(cfg: FeaturesConfig) -> Any:
-    """An unfitted scikit-learn pipeline from the `_target_` specs in the config."""
+def inputs(part: pd.DataFrame, features: list[str], categorical: list[str]) -> pd.DataFrame:
+    """The model's raw inputs in bundle order; categories as text (missing stays missing),
+    so a category written 3 in a CSV and "3" in a JSON request is the same category."""
+    frame = part[features].copy()
+    for column in categorical:
+        values = frame[column]
+        if values.dtype.kind == "f" and (values.dropna() % 1 == 0).all():
+            values = values.astype("Int64")  # integer codes with gaps were read as floats
+        text = values.astype(str).astype(object)
+        frame[column] = text.where(values.notna().to_numpy(), np.nan)  # one missing marker
+    return frame
+
+
+def build_featurizer(data: DataConfig, cfg: FeaturesConfig) -> Any:
+    """An unfitted scikit-learn ColumnTransformer from the `_target_` specs in the config:
+    imputer + scaler on numeric columns, imputer + encoder on categorical ones."""
     from hydra.utils import instantiate
+    from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
 
-    return Pipeline([("impute", instantiate(cfg.imputer)), ("scale", instantiate(cfg.scaler))])
+    parts = [
+        (
+            "numeric",
+            Pipeline(
+                [
+                    ("impute", instantiate(cfg.numeric.imputer)),
+                    ("scale", instantiate(cfg.numeric.scaler)),
+                ]
+            ),
+            list(data.numeric_features),
+        )
+    ]
+    if data.categorical_features:
+        parts.append(
+            (
+                "categorical",
+                Pipeline(
+                    [
+                        ("impute", instantiate(cfg.categorical.imputer)),
+                        ("encode", instantiate(cfg.categorical.encoder)),
+                    ]
+                ),
+                list(data.categorical_features),
+            )
+        )
+    return ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=True)
 
 
-def encode_labels(values: pd.Series, labels: list[Any]) -> np.ndarray:
-    """Labels as indices into `labels` (validation guarantees every value is in it)."""
-    index = {label: i for i, label in enumerate(labels)}
+def encode_target(values: pd.Series, data: DataConfig) -> np.ndarray:
+    """Class indices into `data.labels` (validation guarantees every value is in it), or
+    the regression target as float."""
+    if not data.is_classification:
+        return values.to_numpy(dtype=np.float64)
+    index = {label: i for i, label in enumerate(data.labels)}
     return values.map(index).to_numpy(dtype=np.int64)
 
 
+def featurize(x: pd.DataFrame, featurizer: Any) -> np.ndarray:
+    """The fitted transform as float32, quietly: categories unseen in training are encoded
+    as the configured encoder says (all zeros for one-hot), not warned about per call."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*unknown categories.*")
+        return np.asarray(featurizer.transform(x), dtype=np.float32)
+
+
 def transform(part: pd.DataFrame, featurizer: Any, data: DataConfig) -> pd.DataFrame:
-    """Model-ready frame: row id, label index, float32 features named by the featurizer."""
-    x = featurizer.transform(part[data.numeric_features]).astype(np.float32)
+    """Model-ready frame: row id, label, float32 features named by the featurizer."""
+    x = featurize(inputs(part, data.features, data.categorical_features), featurizer)
     out = pd.DataFrame(x, columns=list(featurizer.get_feature_names_out()), index=part.index)
-    out.insert(0, LABEL, encode_labels(part[data.target], data.labels))
+    out.insert(0, LABEL, encode_target(part[data.target], data))
     out.insert(0, ROW_ID, part[ROW_ID].to_numpy())
     return out.reset_index(drop=True)
 
 
 def arrays(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(features, labels) of a featurized frame."""
+    """(features, labels) of a featurized frame: int64 class indices, or float32 targets."""
     # Copies: Parquet hands out read-only buffers, which torch cannot wrap.
     x = frame.drop(columns=[ROW_ID, LABEL]).to_numpy(dtype=np.float32, copy=True)
-    return x, frame[LABEL].to_numpy(dtype=np.int64, copy=True)
+    y = frame[LABEL].to_numpy(copy=True)
+    return x, y.astype(np.float32 if y.dtype.kind == "f" else np.int64)

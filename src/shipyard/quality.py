@@ -19,7 +19,7 @@ def run_gate(
     """(verdict, whether the base had metrics to compare with)."""
     import pandas as pd
 
-    from shipyard.evaluation import METRICS
+    from shipyard.evaluation import METRICS, scores
 
     head = json.loads(Path(metrics).read_text())[cfg.model]
     rev = revisions.resolve(base)
@@ -31,15 +31,17 @@ def run_gate(
     base_rows = revisions.read_parquet(rev, path) if base_metrics else None
     if base_rows is not None:
         head_rows = pd.read_parquet(path)
-        if set(head_rows["row_id"]) == set(base_rows["row_id"]):  # same test rows: pair them
+        comparable = list(head_rows.columns) == list(base_rows.columns)  # same task, labels
+        if comparable and set(head_rows["row_id"]) == set(base_rows["row_id"]):  # same rows
             paired = head_rows.merge(base_rows, on="row_id", suffixes=("", "_base"))
-            columns = [c for c in head_rows.columns if c.startswith("proba_")]
+            base_side = paired[[f"{c}_base" for c in base_rows.columns if c != "row_id"]]
+            base_side.columns = [c for c in base_rows.columns if c != "row_id"]
             metric, _ = METRICS[cfg.main_metric]
             deltas = gate.paired_bootstrap(
                 metric,
                 paired["label"].to_numpy(),
-                paired[columns].to_numpy(),
-                paired[[f"{c}_base" for c in columns]].to_numpy(),
+                scores(paired[head_rows.columns]),
+                scores(base_side),
                 cfg.bootstrap.samples,
                 cfg.bootstrap.seed,
             )

@@ -32,6 +32,24 @@ def _loader(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed: 
     return DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=generator)
 
 
+def architecture(
+    train: tuple[np.ndarray, np.ndarray], n_classes: int, model: ModelConfig
+) -> Architecture:
+    """A classifier over `n_classes`, or (n_classes 0) a regressor of the train targets."""
+    x, y = train
+    if n_classes:
+        return Architecture(x.shape[1], list(model.hidden_sizes), n_classes, model.dropout)
+    return Architecture(
+        x.shape[1],
+        list(model.hidden_sizes),
+        1,
+        model.dropout,
+        task="regression",
+        target_mean=float(y.mean()),
+        target_std=float(y.std()) or 1.0,
+    )
+
+
 def fit(
     train: tuple[np.ndarray, np.ndarray],
     val: tuple[np.ndarray, np.ndarray],
@@ -43,6 +61,7 @@ def fit(
     log_dir: Path | None = None,
 ) -> Fitted:
     """Train; the result holds the network with its best (lowest val loss) weights.
+    `n_classes` 0 trains a regressor.
 
     If `checkpoint_dir` holds a `last.ckpt` from an interrupted run, training resumes
     from it; callers key the directory by config and data so a stale run is never resumed.
@@ -52,10 +71,12 @@ def fit(
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
     from shipyard.models.classifier import Classifier
+    from shipyard.models.regressor import Regressor
 
     L.seed_everything(seed, workers=True, verbose=False)
-    net = MLP(Architecture(train[0].shape[1], list(model.hidden_sizes), n_classes, model.dropout))
-    module = Classifier(net, lr=model.lr, weight_decay=model.weight_decay)
+    net = MLP(architecture(train, n_classes, model))
+    task_module = Classifier if n_classes else Regressor
+    module = task_module(net, lr=model.lr, weight_decay=model.weight_decay)
 
     resume = checkpoint_dir / LAST
     ckpt_path = str(resume) if resume.exists() else None

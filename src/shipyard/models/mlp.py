@@ -18,8 +18,12 @@ ARCH = "model.json"
 class Architecture:
     in_features: int
     hidden_sizes: list[int]
-    n_classes: int
+    n_outputs: int  # classes (logits), or 1 for regression
     dropout: float
+    task: str = "classification"
+    # Regression: the net learns the standardized target; these map it back to units.
+    target_mean: float = 0.0
+    target_std: float = 1.0
 
 
 class MLP(nn.Module):
@@ -31,11 +35,15 @@ class MLP(nn.Module):
         for hidden in arch.hidden_sizes:
             layers += [nn.Linear(width, hidden), nn.ReLU(), nn.Dropout(arch.dropout)]
             width = hidden
-        layers.append(nn.Linear(width, arch.n_classes))
+        layers.append(nn.Linear(width, arch.n_outputs))
         self.layers = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.layers(x)
+        """Class logits, or the regression target in its own units."""
+        out = self.layers(x)
+        if self.arch.task == "regression":
+            return out.squeeze(-1) * self.arch.target_std + self.arch.target_mean
+        return out
 
 
 def save(net: MLP, directory: str | Path) -> None:
@@ -60,6 +68,9 @@ def load(directory: str | Path) -> MLP:
 
 
 @torch.inference_mode()
-def predict_proba(net: MLP, x: torch.Tensor | np.ndarray) -> torch.Tensor:
-    """Class probabilities for a float32 feature matrix."""
-    return torch.softmax(net(torch.as_tensor(x, dtype=torch.float32)), dim=-1)
+def predict(net: MLP, x: torch.Tensor | np.ndarray) -> np.ndarray:
+    """Class probabilities (rows x classes), or predicted values, for float32 features."""
+    out = net(torch.as_tensor(x, dtype=torch.float32))
+    if net.arch.task == "regression":
+        return out.numpy()
+    return torch.softmax(out, dim=-1).numpy()

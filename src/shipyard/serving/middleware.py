@@ -149,7 +149,7 @@ class PredictionLog:
                 "latency_ms": latency_ms,
                 "model_version": output["model_version"],
                 "input": row,
-                "output": {"label": output["label"], "probabilities": output["probabilities"]},
+                "output": {k: v for k, v in output.items() if k != "model_version"},
             }
             if shadow is not None:
                 line["shadow"] = shadow[i] if isinstance(shadow, list) else shadow

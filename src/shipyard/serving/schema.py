@@ -8,35 +8,57 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, create_model
+from pydantic import BaseModel, ConfigDict, Field, Strict, StrictInt, StrictStr, create_model
+
+MAX_CATEGORY_LENGTH = 200  # longer is not a category but a mistake (or an attack)
 
 
-class Prediction(BaseModel):
+class ClassPrediction(BaseModel):
     label: int | str
     probabilities: dict[str, float]
     model_version: str
 
 
-def answer(labels: list[Any], proba: Any) -> dict[str, Any]:
-    """One row's label and its class probabilities, keyed by label."""
+class ValuePrediction(BaseModel):
+    value: float
+    model_version: str
+
+
+def prediction_type(task: str) -> type[BaseModel]:
+    return ClassPrediction if task == "classification" else ValuePrediction
+
+
+def answer(labels: list[Any] | None, output: Any) -> dict[str, Any]:
+    """One row's answer: its label and class probabilities keyed by label, or its value."""
+    if not labels:
+        return {"value": float(output)}
     return {
-        "label": labels[int(proba.argmax())],
-        "probabilities": {str(label): float(p) for label, p in zip(labels, proba, strict=True)},
+        "label": labels[int(output.argmax())],
+        "probabilities": {str(label): float(p) for label, p in zip(labels, output, strict=True)},
     }
 
 
-def row_model(features: list[str], max_abs_value: float) -> type[BaseModel]:
-    """One row by feature name: every feature required, no others, finite numbers only.
+def row_model(schema: dict[str, Any], max_abs_value: float) -> type[BaseModel]:
+    """One row by column name, from a bundle's schema.json: every feature required (null
+    where the schema allows it), finite numbers for numeric features, text (or integer)
+    categories, the dataset's ignored columns (IDs) allowed, nothing else.
 
-    Fields are positional (f0, f1, ...) with the feature names as aliases, because
-    feature names need not be Python identifiers; the order is the bundle's.
+    Fields are positional (f0, f1, ... features first, in bundle order) with the column
+    names as aliases, because column names need not be Python identifiers.
     """
-    value = Annotated[
+    number = Annotated[
         float, Strict(), Field(allow_inf_nan=False, ge=-max_abs_value, le=max_abs_value)
     ]
-    fields: dict[str, Any] = {
-        f"f{i}": (value, Field(alias=name)) for i, name in enumerate(features)
-    }
+    category = Annotated[StrictStr, Field(max_length=MAX_CATEGORY_LENGTH)] | StrictInt
+    categorical, nullable = set(schema.get("categorical", [])), set(schema.get("nullable", []))
+    fields: dict[str, Any] = {}
+    for i, name in enumerate(schema["features"]):
+        kind: Any = category if name in categorical else number
+        if name in nullable:
+            kind = kind | None
+        fields[f"f{i}"] = (kind, Field(alias=name))
+    for i, name in enumerate(schema.get("ignored", [])):
+        fields[f"ignored{i}"] = (Any, Field(default=None, alias=name))
     return create_model("Row", __config__=ConfigDict(extra="forbid"), **fields)
 
 

@@ -1,6 +1,6 @@
-"""The model service: `POST /predict` with rows by feature name, answered per row with
-label, class probabilities and model version. BentoML adds /healthz, /livez, /readyz,
-/metrics and the OpenAPI spec at /docs.json.
+"""The model service: `POST /predict` with raw rows by column name, answered per row with
+label and class probabilities (classification) or value (regression), and model version.
+BentoML adds /healthz, /livez, /readyz, /metrics and the OpenAPI spec at /docs.json.
 
 The bundle comes from SHIPYARD_BUNDLE (a directory: `make serve`) or else from BentoML's
 model store (`serve.model_name`, as packed into a bento by `make bento`). Settings come
@@ -23,7 +23,7 @@ from shipyard.bundle import read_schema
 from shipyard.config import ServeConfig, load_section
 from shipyard.serving import bentoml_fixes
 from shipyard.serving.middleware import BodySizeLimit, PredictionLog
-from shipyard.serving.schema import Prediction, answer, row_model, rows_type
+from shipyard.serving.schema import answer, prediction_type, row_model, rows_type
 
 bentoml_fixes.apply()
 SETTINGS = load_section("serve", ServeConfig, os.environ.get("SHIPYARD_PARAMS", "params.yaml"))
@@ -38,9 +38,11 @@ def bundle_dir() -> Path:
 
 
 BUNDLE = bundle_dir()
-FEATURES: list[str] = read_schema(BUNDLE)["features"]
-Row = row_model(FEATURES, MAX_ABS_VALUE)
+SCHEMA = read_schema(BUNDLE)
+FEATURES: list[str] = SCHEMA["features"]
+Row = row_model(SCHEMA, MAX_ABS_VALUE)
 Rows = rows_type(Row, SETTINGS.max_rows)
+Prediction = prediction_type(SCHEMA["task"])
 
 
 def prediction_logger(path: str | None) -> logging.Logger:
@@ -64,20 +66,25 @@ def shadow_predictor(path: str | None) -> Any:
     candidate = Bundle.load(path)
 
     def predict(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        proba = candidate.predict_proba(pd.DataFrame.from_records(rows))
-        return [{"model_version": candidate.version, **answer(candidate.labels, p)} for p in proba]
+        outputs = candidate.predict(pd.DataFrame.from_records(rows))
+        return [
+            {"model_version": candidate.version, **answer(candidate.labels, o)} for o in outputs
+        ]
 
     return predict
 
 
 @bentoml.service(traffic={"timeout": SETTINGS.timeout_s})
-class Classifier:
+class Predictor:
     def __init__(self) -> None:
         from shipyard.bundle import Bundle, tune_for_serving
 
         tune_for_serving(SETTINGS.torch_threads)
         self.bundle = Bundle.load(BUNDLE)
-        self.bundle.predict_proba_array(np.zeros((1, len(FEATURES))))  # warm up before ready
+        self.width = len(FEATURES)
+        self.predict_rows(  # warm up before ready
+            [Row.model_construct(**{f"f{i}": None for i in range(self.width)})]
+        )
         # Everything loaded so far lives as long as the process: keep it out of every
         # later garbage-collection pass (they otherwise make the latency tail).
         gc.collect()
@@ -93,17 +100,26 @@ class Classifier:
         max_latency_ms=SETTINGS.batching.max_latency_ms,
     )
     async def predict(self, rows: Rows) -> list[Prediction]:  # type: ignore[valid-type]
-        """Predict rows given by feature name: label, class probabilities, model version."""
+        """Predict raw rows given by column name: label and class probabilities, or value;
+        and the model version."""
         # async on purpose: inference takes well under a millisecond here, less than the
         # hop to BentoML's worker thread and back, whose GIL hand-offs make the tail.
-        x = np.array([list(row.__dict__.values()) for row in rows], dtype=np.float64)
-        proba = self.bundle.predict_proba_array(x)
+        outputs = self.predict_rows(rows)
         version, labels = self.bundle.version, self.bundle.labels
-        return [Prediction(model_version=version, **answer(labels, p)) for p in proba]
+        return [Prediction(model_version=version, **answer(labels, o)) for o in outputs]
+
+    def predict_rows(self, rows: list[Any]) -> np.ndarray:
+        # Features are the first fields of a row, in bundle order; null is NaN.
+        values = [list(row.__dict__.values())[: self.width] for row in rows]
+        if self.bundle.takes_arrays:
+            return self.bundle.predict_array(np.array(values, dtype=np.float64))
+        import pandas as pd
+
+        return self.bundle.predict(pd.DataFrame(values, columns=FEATURES))
 
 
-Classifier.add_asgi_middleware(BodySizeLimit, max_bytes=SETTINGS.max_body_bytes)
-Classifier.add_asgi_middleware(
+Predictor.add_asgi_middleware(BodySizeLimit, max_bytes=SETTINGS.max_body_bytes)
+Predictor.add_asgi_middleware(
     PredictionLog,
     path="/predict",
     # A bento's directory is read-only in spirit: `make serve-bento` points the log elsewhere.
@@ -115,4 +131,4 @@ Classifier.add_asgi_middleware(
 # on every response (IOMixin.mime_type): ~13% of a worker's time under load, here. Declared
 # once, that work goes; it is the value BentoML would compute. tests/test_service_unit.py
 # checks both.
-Classifier.apis["predict"].output_spec.media_type = "application/json"
+Predictor.apis["predict"].output_spec.media_type = "application/json"

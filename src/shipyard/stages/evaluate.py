@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     from dvclive import Live
 
     from shipyard import sklearn_io
-    from shipyard.evaluation import classification_metrics, one_vs_rest, predictions_frame
+    from shipyard.evaluation import metrics, one_vs_rest, predictions_frame, residual_points
     from shipyard.features import ROW_ID, arrays
     from shipyard.models import mlp
 
@@ -32,29 +32,35 @@ def main(argv: list[str] | None = None) -> None:
     test = pd.read_parquet(args.features / "test.parquet")
     x, y = arrays(test)
     baseline = sklearn_io.load(args.baseline)
-    # The baseline has columns only for classes it saw in training; widen to all labels.
-    baseline_proba = np.zeros((len(x), len(labels)))
-    baseline_proba[:, baseline.classes_] = baseline.predict_proba(x)
-    probas = {
-        "mlp": mlp.predict_proba(mlp.load(args.model), x).numpy(),
-        "baseline": baseline_proba,
-    }
+    if labels:
+        # The baseline has columns only for classes it saw in training; widen to all labels.
+        baseline_scores = np.zeros((len(x), len(labels)))
+        baseline_scores[:, baseline.classes_] = baseline.predict_proba(x)
+    else:
+        baseline_scores = baseline.predict(x)
     # float64 throughout: metrics and dvclive's JSON plots need plain Python floats.
-    probas = {name: proba.astype(np.float64) for name, proba in probas.items()}
+    outputs = {
+        "mlp": mlp.predict(mlp.load(args.model), x).astype(np.float64),
+        "baseline": np.asarray(baseline_scores, dtype=np.float64),
+    }
+    y_true = y.astype(np.float64) if not labels else y
 
     args.predictions.mkdir(parents=True, exist_ok=True)
     with Live(str(args.live), dvcyaml=False, save_dvc_exp=False) as live:
-        for name, proba in probas.items():
-            for metric, value in classification_metrics(y, proba).items():
+        for name, scores in outputs.items():
+            for metric, value in metrics(y_true, scores).items():
                 live.log_metric(f"{name}/{metric}", value, plot=False)
-            live.log_sklearn_plot(
-                "confusion_matrix", y, proba.argmax(axis=1), f"confusion/{name}.json"
-            )
-            live.log_sklearn_plot("roc", *one_vs_rest(y, proba), f"roc/{name}.json")
-            live.log_sklearn_plot(
-                "precision_recall", *one_vs_rest(y, proba), f"precision_recall/{name}.json"
-            )
-            predictions_frame(test[ROW_ID], y, proba, labels).to_parquet(
+            if labels:
+                predicted = scores.argmax(axis=1)
+                live.log_sklearn_plot("confusion_matrix", y, predicted, f"confusion/{name}.json")
+                live.log_sklearn_plot("roc", *one_vs_rest(y, scores), f"roc/{name}.json")
+                live.log_sklearn_plot(
+                    "precision_recall", *one_vs_rest(y, scores), f"precision_recall/{name}.json"
+                )
+            else:
+                points = residual_points(y_true, scores)
+                live.log_plot(f"residuals/{name}", points, x="predicted", y="residual")
+            predictions_frame(test[ROW_ID], y_true, scores, labels).to_parquet(
                 args.predictions / f"{name}.parquet", index=False
             )
         summary = dict(live.summary)

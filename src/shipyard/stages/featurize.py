@@ -1,4 +1,4 @@
-"""featurize: seeded stratified split, transform fit on train only, features as Parquet."""
+"""featurize: seeded split, transform fit on the train split only, features as Parquet."""
 
 from __future__ import annotations
 
@@ -23,10 +23,9 @@ def main(argv: list[str] | None = None) -> None:
 
     data = load_section("data", DataConfig, args.params)
     cfg = load_section("features", FeaturesConfig, args.params)
-    parts = features.split(
-        pd.read_parquet(args.raw), data.target, cfg, load_value("seed", args.params)
-    )
-    featurizer = features.build_featurizer(cfg).fit(parts["train"][data.numeric_features])
+    parts = features.split(pd.read_parquet(args.raw), data, cfg, load_value("seed", args.params))
+    train = features.inputs(parts["train"], data.features, data.categorical_features)
+    featurizer = features.build_featurizer(data, cfg).fit(train)
 
     args.out_dir.mkdir(parents=True, exist_ok=True)
     for name, part in parts.items():

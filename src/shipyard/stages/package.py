@@ -55,11 +55,15 @@ def main(argv: list[str] | None = None) -> None:
     from shipyard.models.mlp import WEIGHTS
 
     params = load_params(args.params)
+    data = params.data
     schema = {
-        "task": params.data.task,
-        "features": list(params.data.numeric_features),
-        "target": params.data.target,
-        "labels": list(params.data.labels),
+        "task": data.task,
+        "features": data.features,  # the order rows are fed to the featurizer
+        "categorical": list(data.categorical_features),
+        "nullable": [c for c in data.features if c in data.nullable],
+        "ignored": list(data.drop),  # accepted in a request (a raw row has them), unused
+        "target": data.target,
+        "labels": list(data.labels) if data.labels else None,
     }
     version = bundle.model_version(
         f"{params.data.name}-{params.model.name}", (args.model / WEIGHTS).read_bytes(), schema

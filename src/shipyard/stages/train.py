@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
 
     model = load_section("model", ModelConfig, args.params)
     trainer = load_section("trainer", TrainerConfig, args.params)
-    labels = load_section("data", DataConfig, args.params).labels
+    labels = load_section("data", DataConfig, args.params).labels or []  # none: regression
     seed = load_value("seed", args.params)
 
     splits = [args.features / f"{name}.parquet" for name in ("train", "val")]

@@ -15,6 +15,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--raw", type=Path, required=True)
     parser.add_argument("--report", type=Path, required=True, help="validation report (.json)")
+    parser.add_argument("--summary", type=Path, required=True, help="its Markdown summary (.md)")
     parser.add_argument("--params", default=PARAMS_FILE)
     args = parser.parse_args(argv)
 
@@ -25,6 +26,7 @@ def main(argv: list[str] | None = None) -> None:
     report = validate(pd.read_parquet(args.raw), load_section("data", DataConfig, args.params))
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.write_text(json.dumps(report.to_dict(), indent=2, default=str) + "\n")
+    args.summary.write_text(report.markdown())
     for warning in report.warnings:
         print(f"validate: warning: {warning}", file=sys.stderr)
     if not report.ok:
