@@ -112,5 +112,5 @@ def test_labels_encode_to_their_index_in_config():
 
 def test_arrays_are_writable_copies(table):
     parts = features.split(table, DATA, CFG, seed=3)
-    _, y = features.arrays(features.transform(parts["test"], fitted(parts), DATA))
+    x, y = features.arrays(features.transform(parts["test"], fitted(parts), DATA))
     assert x.shape == (100, 2) and x.flags.writeable and y.dtype == np.int64
