@@ -85,3 +85,25 @@ def test_missing_metric_fails():
 def test_bad_direction_is_a_config_error():
     with pytest.raises(ConfigError, match="sideways"):
         judge(config(accuracy=MetricRule("sideways")), {"accuracy": 1.0}, None)
+
+
+def test_rmse_gate_fails_a_rise_beyond_noise_and_passes_a_fall():
+    from shipyard.evaluation import rmse
+
+    rng = np.random.default_rng(0)
+    truth = rng.normal(100, 20, 300)
+    good = truth + rng.normal(0, 5, 300)
+    worse = truth + rng.normal(0, 15, 300)
+    cfg = GateConfig(
+        model="mlp",
+        main_metric="rmse",
+        rules={"rmse": MetricRule("lower", 30.0, 0.0)},
+        bootstrap=BootstrapConfig(samples=500, confidence=0.95, seed=0),
+    )
+    rose = paired_bootstrap(rmse, truth, worse, good, 500, 0)
+    verdict = judge(cfg, {"rmse": rmse(truth, worse)}, {"rmse": rmse(truth, good)}, rose)
+    assert not verdict.passed and "a rise beyond noise" in verdict.reasons[0]
+    fell = paired_bootstrap(rmse, truth, good, worse, 500, 0)
+    verdict = judge(cfg, {"rmse": rmse(truth, good)}, {"rmse": rmse(truth, worse)}, fell)
+    assert verdict.passed, verdict.summary()
+    assert not judge(cfg, {"rmse": 31.0}, None).passed  # a ceiling, for lower-is-better

@@ -40,3 +40,16 @@ def test_plots_that_could_not_be_rendered_are_listed():
     text = render("abc", "main", changes, Verdict(), had_base=True)
     assert "![ROC](roc.png)" in text
     assert "- not rendered: Training curves (main): no field" in text
+
+
+def test_report_quotes_the_validation_summary_and_knows_regression_directions():
+    changes = Changes(
+        {"mlp.rmse": {"old": 55.0, "new": 50.0, "diff": -5.0}},
+        {},
+        {},
+        validation="`churn`: 1200 rows, 8 columns: valid\n\n- warning: class imbalance\n",
+    )
+    text = render("abc", "main", changes, Verdict(), had_base=True)
+    assert "## Data validation\n\n`churn`: 1200 rows, 8 columns: valid" in text
+    assert "- warning: class imbalance" in text
+    assert "| mlp.rmse | 55.0000 | 50.0000 | -5.0000 | better |" in text

@@ -15,9 +15,8 @@ plan = rng.choice(["basic", "plus", "premium"], n, p=[0.5, 0.3, 0.2])
 contract = rng.choice(["monthly", "yearly", "two_year"], n, p=[0.55, 0.3, 0.15])
 region = rng.choice(["north", "south", "east", "west"], n).astype(object)
 tenure = rng.integers(1, 73, n)
-spend = np.round(
-    np.select([plan == "basic", plan == "plus"], [20.0, 45.0], 80.0) + rng.normal(0, 8, n), 2
-)
+base_price = np.select([plan == "basic", plan == "plus"], [20.0, 45.0], 80.0)
+spend = np.round(np.maximum(base_price + rng.normal(0, 8, n), 5.0), 2)
 calls = rng.poisson(1.5, n)
 logit = (
     -0.6

@@ -108,7 +108,11 @@ def judge(
                     not worse_for_sure,
                     f"{name} vs base {delta:+.4f} ({cfg.bootstrap.confidence:.0%} CI "
                     f"{low:+.4f}..{high:+.4f}, paired bootstrap): "
-                    + ("a drop beyond noise" if worse_for_sure else "no drop beyond noise"),
+                    + (
+                        ("a drop beyond noise" if sign > 0 else "a rise beyond noise")
+                        if worse_for_sure
+                        else "no worsening beyond noise"
+                    ),
                 )
             )
         else:

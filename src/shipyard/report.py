@@ -26,6 +26,7 @@ class Changes:
     data: dict[str, list[str]]  # "added"/"deleted"/"modified"/... -> paths
     plots: list[tuple[str, str]] = field(default_factory=list)  # (title, png file name)
     plot_errors: list[str] = field(default_factory=list)
+    validation: str | None = None  # the validate stage's Markdown summary
 
 
 def _fmt(value: Any) -> str:
@@ -63,6 +64,8 @@ def render(head: str, base: str, changes: Changes, verdict: Verdict, had_base: b
             f"| {name} | {_fmt(row.get('old'))} | {_fmt(row.get('new'))} | "
             f"{'-' if delta is None else f'{delta:+.4f}'} | {direction_word(name, delta)} |"
         )
+    if changes.validation:
+        lines += ["", "## Data validation", "", changes.validation.strip()]
     lines += ["", "## Params changed", ""]
     if changes.params:
         lines += ["| param | base | this PR |", "|---|---|---|"]
@@ -95,7 +98,9 @@ def _flatten(diff: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     }
 
 
-def collect(base_rev: str, out_dir: Path) -> Changes:
+def collect(
+    base_rev: str, out_dir: Path, validation: Path = Path("reports/validation.md")
+) -> Changes:
     """What changed between `base_rev` (a commit) and the workspace, plots as PNG files."""
     import vl_convert
 
@@ -113,8 +118,13 @@ def collect(base_rev: str, out_dir: Path) -> Changes:
         png = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") + ".png"
         (out_dir / png).write_bytes(vl_convert.vegalite_to_png(renders[0]["content"], scale=1))
         plots.append((title, png))
-    errors = [  # some errors belong to a whole revision, not to one plot
+    # A plot of the other task (a confusion matrix for a regression) has files in neither
+    # revision: not worth a line. Some errors belong to a whole revision, not to one plot.
+    drawn = {title for title, renders in shown.get("data", {}).items() if renders}
+    errors = [
         f"{e.get('name', 'plots')} ({e.get('rev', '?')}): {e.get('msg', e)}"
         for e in shown.get("errors", [])
+        if e.get("type") != "FileNotFoundError" or e.get("name") in drawn
     ]
-    return Changes(metrics, params, data, plots, errors)
+    summary = validation.read_text() if validation.exists() else None
+    return Changes(metrics, params, data, plots, errors, summary)

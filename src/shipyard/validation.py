@@ -69,13 +69,15 @@ class ValidationReport:
     def markdown(self) -> str:
         """The summary the PR report shows under "Data validation"."""
         verdict = "valid" if self.ok else f"**{len(self.problems)} problem(s)**"
-        lines = [f"`{self.dataset}`: {self.n_rows} rows, {self.n_columns} columns: {verdict}", ""]
-        lines += [f"- problem: {p.describe()}" for p in self.problems]
-        lines += [f"- warning: {w}" for w in self.warnings]
+        lines = [f"`{self.dataset}`: {self.n_rows} rows, {self.n_columns} columns: {verdict}"]
+        bullets = [f"- problem: {p.describe()}" for p in self.problems]
+        bullets += [f"- warning: {w}" for w in self.warnings]
+        if bullets:
+            lines += ["", *bullets]
         if self.class_counts:
             counts = ", ".join(f"{label}: {n}" for label, n in self.class_counts.items())
             lines += ["", f"Rows per class: {counts}."]
-        return "\n".join(lines).strip() + "\n"
+        return "\n".join(lines) + "\n"
 
 
 def build_schema(cfg: DataConfig) -> Any:

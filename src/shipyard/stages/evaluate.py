@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> None:
         "mlp": mlp.predict(mlp.load(args.model), x).astype(np.float64),
         "baseline": np.asarray(baseline_scores, dtype=np.float64),
     }
+    if labels:  # float32 softmax sums to 1 only within float32 rounding; metrics check that
+        outputs = {name: p / p.sum(axis=1, keepdims=True) for name, p in outputs.items()}
     y_true = y.astype(np.float64) if not labels else y
 
     args.predictions.mkdir(parents=True, exist_ok=True)
