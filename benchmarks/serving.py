@@ -149,7 +149,7 @@ def measure(name: str, url: str, rows: list[dict], seconds: float, tmp: Path) ->
 
 
 def in_process(rows: pd.DataFrame, seconds: float, torch_threads: int) -> dict[int, float]:
-    """Rows/s of Bundle.predict_proba_array, one row per call and 100 rows per call, tuned
+    """Rows/s of Bundle.predict_array, one row per call and 100 rows per call, tuned
     exactly as the service tunes itself."""
     from shipyard.bundle import Bundle, tune_for_serving
 
@@ -161,7 +161,7 @@ def in_process(rows: pd.DataFrame, seconds: float, torch_threads: int) -> dict[i
         calls, deadline = 0, time.perf_counter() + seconds
         start = time.perf_counter()
         while time.perf_counter() < deadline:
-            bundle.predict_proba_array(x)
+            bundle.predict_array(x)
             calls += 1
         out[n] = calls * n / (time.perf_counter() - start)
     return out

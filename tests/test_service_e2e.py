@@ -45,13 +45,18 @@ def server(bento, project, tmp_path_factory):
 
 
 def load_test_rows(project: Path) -> tuple[list[dict], list]:
-    """Every test-set row (raw values, by feature name) and the label evaluate predicted."""
+    """Every test-set row as it is in the raw table (every column but the target; null
+    for missing values) and what evaluate predicted for it: a label, or a value."""
     params = yaml.safe_load((project / "params.yaml").read_text())
     raw = pd.read_parquet(project / "data/raw/dataset.parquet")
     predictions = pd.read_parquet(project / "data/predictions/mlp.parquet")
-    rows = raw.loc[predictions["row_id"], params["data"]["numeric_features"]]
-    labels = [params["data"]["labels"][i] for i in predictions["predicted"]]
-    return rows.to_dict("records"), labels
+    rows = raw.loc[predictions["row_id"]].drop(columns=params["data"]["target"])
+    rows = rows.astype(object).where(rows.notna(), None)
+    labels = params["data"]["labels"]
+    expected = [labels[i] for i in predictions["predicted"]] if labels else list(
+        predictions["predicted"]
+    )
+    return rows.to_dict("records"), expected
 
 
 def predict(url: str, rows: list[dict], **kwargs) -> httpx.Response:
@@ -151,7 +156,8 @@ def malformed(features: list[str], row: dict) -> dict[str, object]:
 def test_malformed_requests_get_a_4xx_with_a_reason(server, project):
     url, _ = server
     rows, _ = load_test_rows(project)
-    cases = malformed(list(rows[0]), rows[0])
+    schema = json.loads((project / "models/bundle/schema.json").read_text())
+    cases = malformed(schema["features"], rows[0])
     assert len(cases) >= 15
     for name, body in cases.items():
         content = body if isinstance(body, bytes) else json.dumps(body).encode()

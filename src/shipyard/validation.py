@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from shipyard.config import DataConfig
@@ -91,8 +92,12 @@ def build_schema(cfg: DataConfig) -> Any:
         low, high = cfg.ranges[column]
         return [pa.Check.in_range(low, high, error=f"range [{low:g}, {high:g}]")]
 
+    # inf parses as a number from CSV; no model (and no JSON request) can use it.
+    finite = pa.Check(lambda s: ~np.isinf(s), error="finite (inf is not a value)")
     columns = {
-        name: pa.Column("float64", coerce=True, nullable=name in cfg.nullable, checks=bounds(name))
+        name: pa.Column(
+            "float64", coerce=True, nullable=name in cfg.nullable, checks=[finite, *bounds(name)]
+        )
         for name in cfg.numeric_features
     }
     columns |= {name: pa.Column(nullable=name in cfg.nullable) for name in cfg.categorical_features}
@@ -102,7 +107,7 @@ def build_schema(cfg: DataConfig) -> Any:
         columns[cfg.target] = pa.Column(nullable=False, checks=label_set)
     else:
         columns[cfg.target] = pa.Column(
-            "float64", coerce=True, nullable=False, checks=bounds(cfg.target)
+            "float64", coerce=True, nullable=False, checks=[finite, *bounds(cfg.target)]
         )
     return pa.DataFrameSchema(columns, strict=True)
 
