@@ -12,6 +12,7 @@ at every size (`trainer=cpu`, 2 epochs, batch 1024), so the rows are the only va
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import subprocess
 import tempfile
@@ -86,7 +87,7 @@ def main() -> None:
         print(f"{stage:<10}" + "".join(cells))
 
     print("\ngrowth of wall time per 10x rows (10.0 = linear):")
-    for small, large in zip(sizes, sizes[1:], strict=False):
+    for small, large in itertools.pairwise(sizes):
         factor = large / small
         parts = []
         for stage in STAGES:

@@ -91,26 +91,39 @@ def make_project(dest: Path, overrides: tuple[str, ...] = ()) -> Path:
     return copy_project(ROOT, dest, overrides, debug=True)
 
 
-@pytest.fixture(scope="session")
-def s3_remote(tmp_path_factory):
-    """Configures a repo's default remote as a bucket on a real loopback S3 server.
-    Credentials go to .dvc/config.local, as a user would keep them out of git."""
-    from tests import servers
+@dataclass
+class S3Server:
+    """A real S3 server on loopback; `bucket_dir` is the folder behind its bucket."""
 
-    key, secret = "shipyard-key", "shipyard-secret"
-    proc, endpoint = servers.serve_s3(tmp_path_factory.mktemp("s3"), key, secret)
+    endpoint: str
+    key: str
+    secret: str
+    bucket_dir: Path
 
-    def configure(repo: Path) -> None:
-        url = f"s3://{servers.BUCKET}/dvcstore"
+    def __call__(self, repo: Path) -> None:
+        """Make it the repo's default DVC remote (`s3`), credentials in .dvc/config.local,
+        as a user would keep them out of git."""
+        from tests.servers import BUCKET
+
+        url = f"s3://{BUCKET}/dvcstore"
         run(["dvc", "remote", "add", "--local", "-f", "-d", "s3", url], cwd=repo)
         for option, value in (
-            ("endpointurl", endpoint),
-            ("access_key_id", key),
-            ("secret_access_key", secret),
+            ("endpointurl", self.endpoint),
+            ("access_key_id", self.key),
+            ("secret_access_key", self.secret),
         ):
             run(["dvc", "remote", "modify", "--local", "s3", option, value], cwd=repo)
 
-    yield configure
+
+@pytest.fixture(scope="session")
+def s3_remote(tmp_path_factory):
+    """A real loopback S3 server; call it with a repo to make it that repo's remote."""
+    from tests import servers
+
+    key, secret = "shipyard-key", "shipyard-secret"
+    root = tmp_path_factory.mktemp("s3")
+    proc, endpoint = servers.serve_s3(root, key, secret)
+    yield S3Server(endpoint, key, secret, root / servers.BUCKET)
     proc.terminate()
     proc.wait(timeout=10)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import STAGES, make_project, ran, run
+from tests.conftest import STAGES, ran, run
 
 pytestmark = pytest.mark.slow
 

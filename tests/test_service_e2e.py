@@ -53,8 +53,8 @@ def load_test_rows(project: Path) -> tuple[list[dict], list]:
     rows = raw.loc[predictions["row_id"]].drop(columns=params["data"]["target"])
     rows = rows.astype(object).where(rows.notna(), None)
     labels = params["data"]["labels"]
-    expected = [labels[i] for i in predictions["predicted"]] if labels else list(
-        predictions["predicted"]
+    expected = (
+        [labels[i] for i in predictions["predicted"]] if labels else list(predictions["predicted"])
     )
     return rows.to_dict("records"), expected
 
