@@ -110,13 +110,16 @@ def test_regression_metrics_and_plots(diabetes):
 def test_regression_gate_fails_a_worse_model_and_passes_a_better_one(diabetes, tmp_path):
     base = run(["git", "rev-parse", "HEAD"], cwd=diabetes).stdout.strip()
     try:
-        worse = run(["dvc", "exp", "run", "-S", "model.lr=0.00001"], cwd=diabetes)
+        # `dvc exp run` composes conf/ afresh each time: the dataset is named again.
+        worse = run(
+            ["dvc", "exp", "run", "-S", "data=diabetes", "-S", "model.lr=0.00001"], cwd=diabetes
+        )
         assert ran(worse.stdout) == ["train", "evaluate", "package"]
         gate = run(["shipyard", "gate", "--base", base], cwd=diabetes, check=False)
         assert gate.returncode != 0, gate.stdout
         assert "rmse vs base" in gate.stdout and "a rise beyond noise" in gate.stdout
 
-        better = ["-S", "model.lr=0.01", "-S", "trainer.max_epochs=30"]
+        better = ["-S", "data=diabetes", "-S", "model.lr=0.01", "-S", "trainer.max_epochs=30"]
         run(["dvc", "exp", "run", *better], cwd=diabetes)
         gate = run(["shipyard", "gate", "--base", base], cwd=diabetes, check=False)
         assert gate.returncode == 0, gate.stdout

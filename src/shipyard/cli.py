@@ -106,7 +106,8 @@ def _smoke(args: argparse.Namespace) -> None:
     except RuntimeError as err:
         sys.exit(str(err))
     target = args.url or args.bento
-    print(f"smoke: {target} answered {answer['label']} from {answer['model_version']}")
+    said = answer["label"] if "label" in answer else answer["value"]
+    print(f"smoke: {target} answered {said} from {answer['model_version']}")
 
 
 def _model_version(args: argparse.Namespace) -> None:
