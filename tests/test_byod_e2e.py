@@ -72,6 +72,9 @@ def test_unseen_category_and_allowed_nulls_are_answered(churn_service, churn):
     for answer in response.json():
         assert answer["label"] in ("no", "yes")
         assert sum(answer["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+    documented = json.loads((churn / "docs/examples/predict-churn.json").read_text())
+    response = httpx.post(f"{churn_service}/predict", json=documented, timeout=30)
+    assert response.status_code == 200 and len(response.json()) == 2, response.text
 
 
 @pytest.mark.parametrize(

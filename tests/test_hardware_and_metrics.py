@@ -79,3 +79,12 @@ def test_regression_predictions_frame_round_trips_to_scores():
     frame = predictions_frame(pd.Series([4, 9]), np.array([1.5, 2.0]), np.array([1.0, 2.5]), None)
     assert list(frame.columns) == ["row_id", "label", "predicted"]
     assert scores(frame).tolist() == [1.0, 2.5]
+
+
+def test_plot_sample_is_all_rows_or_a_seeded_subset():
+    from shipyard.evaluation import plot_sample
+
+    assert plot_sample(10, 50, 0).tolist() == list(range(10))
+    sample = plot_sample(100_000, 500, 3)
+    assert len(set(sample)) == 500 and list(sample) == sorted(sample)
+    assert (plot_sample(100_000, 500, 3) == sample).all()

@@ -123,6 +123,11 @@ class TrainerConfig:
 
 
 @dataclass
+class EvaluateConfig:
+    plot_rows: int  # the most test rows drawn in plots (metrics use them all)
+
+
+@dataclass
 class BatchingConfig:
     enabled: bool
     max_batch_size: int
@@ -175,6 +180,7 @@ class Params:
     trainer: TrainerConfig | None = None
     serve: ServeConfig | None = None
     gate: GateConfig | None = None
+    evaluate: EvaluateConfig | None = None
 
 
 def validated(schema: type[T], node: Any, where: str) -> T:

@@ -99,6 +99,13 @@ def scores(frame: pd.DataFrame) -> np.ndarray:
     return frame[proba].to_numpy() if proba else frame["predicted"].to_numpy()
 
 
+def plot_sample(n_rows: int, max_rows: int, seed: int) -> np.ndarray:
+    """Sorted indices of at most `max_rows` of `n_rows`, seeded: the rows plots draw."""
+    if n_rows <= max_rows:
+        return np.arange(n_rows)
+    return np.sort(np.random.default_rng(seed).choice(n_rows, max_rows, replace=False))
+
+
 def residual_points(y_true: np.ndarray, predicted: np.ndarray) -> list[dict[str, float]]:
     """Points for the predicted-vs-actual and residual plots."""
     return [

@@ -70,8 +70,7 @@ def fit(
     import torch
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
-    from shipyard.models.classifier import Classifier
-    from shipyard.models.regressor import Regressor
+    from shipyard.models.tasks import Classifier, Regressor
 
     L.seed_everything(seed, workers=True, verbose=False)
     net = MLP(architecture(train, n_classes, model))

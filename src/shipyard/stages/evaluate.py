@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from shipyard.config import PARAMS_FILE, DataConfig, load_section
+from shipyard.config import PARAMS_FILE, DataConfig, EvaluateConfig, load_section, load_value
 from shipyard.stages import entrypoint
 
 
@@ -24,11 +24,18 @@ def main(argv: list[str] | None = None) -> None:
     from dvclive import Live
 
     from shipyard import sklearn_io
-    from shipyard.evaluation import metrics, one_vs_rest, predictions_frame, residual_points
+    from shipyard.evaluation import (
+        metrics,
+        one_vs_rest,
+        plot_sample,
+        predictions_frame,
+        residual_points,
+    )
     from shipyard.features import ROW_ID, arrays
     from shipyard.models import mlp
 
     labels = load_section("data", DataConfig, args.params).labels
+    plot_rows = load_section("evaluate", EvaluateConfig, args.params).plot_rows
     test = pd.read_parquet(args.features / "test.parquet")
     x, y = arrays(test)
     baseline = sklearn_io.load(args.baseline)
@@ -47,20 +54,23 @@ def main(argv: list[str] | None = None) -> None:
         outputs = {name: p / p.sum(axis=1, keepdims=True) for name, p in outputs.items()}
     y_true = y.astype(np.float64) if not labels else y
 
+    drawn = plot_sample(len(y), plot_rows, load_value("seed", args.params))
     args.predictions.mkdir(parents=True, exist_ok=True)
     with Live(str(args.live), dvcyaml=False, save_dvc_exp=False) as live:
         for name, scores in outputs.items():
             for metric, value in metrics(y_true, scores).items():
                 live.log_metric(f"{name}/{metric}", value, plot=False)
+            y_drawn, drawn_scores = y_true[drawn], scores[drawn]
             if labels:
-                predicted = scores.argmax(axis=1)
-                live.log_sklearn_plot("confusion_matrix", y, predicted, f"confusion/{name}.json")
-                live.log_sklearn_plot("roc", *one_vs_rest(y, scores), f"roc/{name}.json")
+                predicted = drawn_scores.argmax(axis=1)
                 live.log_sklearn_plot(
-                    "precision_recall", *one_vs_rest(y, scores), f"precision_recall/{name}.json"
+                    "confusion_matrix", y_drawn, predicted, f"confusion/{name}.json"
                 )
+                curve = one_vs_rest(y_drawn, drawn_scores)
+                live.log_sklearn_plot("roc", *curve, f"roc/{name}.json")
+                live.log_sklearn_plot("precision_recall", *curve, f"precision_recall/{name}.json")
             else:
-                points = residual_points(y_true, scores)
+                points = residual_points(y_drawn, drawn_scores)
                 live.log_plot(f"residuals/{name}", points, x="predicted", y="residual")
             predictions_frame(test[ROW_ID], y_true, scores, labels).to_parquet(
                 args.predictions / f"{name}.parquet", index=False
