@@ -26,7 +26,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
 .PHONY: help setup params check-params repro test test-fast lint format lock push pull \
-	gate pr-report release-local image register promote deploy remote-s3 serve bento serve-bento bench-pipeline bench-serving clean
+	gate pr-report release-local image register promote deploy remote-s3 serve bento serve-bento bench-pipeline bench-scale bench-serving clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -125,6 +125,9 @@ serve-bento: $(SETUP) ## Serve a built bento by tag (BENTO=shipyard:latest) on l
 
 bench-pipeline: $(SETUP) ## Time full and no-op dvc repro; list stages a model.* change reruns
 	python benchmarks/pipeline.py
+
+bench-scale: $(SETUP) ## Wall time and peak memory per stage at 10k, 100k and 1M rows
+	python benchmarks/scale.py
 
 bench-serving: $(SETUP) ## req/s and p50/p99 of /predict vs a no-op BentoML service and in-process
 	python benchmarks/serving.py
