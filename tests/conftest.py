@@ -93,12 +93,11 @@ def make_project(dest: Path, overrides: tuple[str, ...] = ()) -> Path:
 
 @dataclass
 class S3Server:
-    """A real S3 server on loopback; `bucket_dir` is the folder behind its bucket."""
+    """A real S3 server on loopback."""
 
     endpoint: str
     key: str
     secret: str
-    bucket_dir: Path
 
     def __call__(self, repo: Path) -> None:
         """Make it the repo's default DVC remote (`s3`), credentials in .dvc/config.local,
@@ -121,9 +120,8 @@ def s3_remote(tmp_path_factory):
     from tests import servers
 
     key, secret = "shipyard-key", "shipyard-secret"
-    root = tmp_path_factory.mktemp("s3")
-    proc, endpoint = servers.serve_s3(root, key, secret)
-    yield S3Server(endpoint, key, secret, root / servers.BUCKET)
+    proc, endpoint = servers.serve_s3(tmp_path_factory.mktemp("s3"), key, secret)
+    yield S3Server(endpoint, key, secret)
     proc.terminate()
     proc.wait(timeout=10)
 

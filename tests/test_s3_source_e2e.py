@@ -3,10 +3,9 @@ from a real S3 server on loopback."""
 
 from __future__ import annotations
 
-import shutil
-
 import pandas as pd
 import pytest
+import s3fs
 
 from shipyard import params
 from tests.conftest import make_project, ran, run
@@ -18,9 +17,13 @@ pytestmark = pytest.mark.slow
 def test_ingest_reads_s3_with_the_dvc_remote_credentials(tmp_path, s3_remote):
     repo = make_project(tmp_path / "repo", ("data=csv",))
     s3_remote(repo)  # endpoint and keys only in .dvc/config.local, as a user keeps them
-    (s3_remote.bucket_dir / "tables").mkdir(exist_ok=True)
-    shutil.copy(repo / "data/examples/churn.csv", s3_remote.bucket_dir / "tables/churn.csv")
     url = f"s3://{BUCKET}/tables/churn.csv"
+    s3 = s3fs.S3FileSystem(
+        key=s3_remote.key,
+        secret=s3_remote.secret,
+        client_kwargs={"endpoint_url": s3_remote.endpoint},
+    )
+    s3.put(str(repo / "data/examples/churn.csv"), url)
     params.write(
         ["data=csv", f"data.source.path={url}", "data.source.remote=s3", "debug=tiny"],
         repo / "params.yaml",
