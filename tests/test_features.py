@@ -114,3 +114,20 @@ def test_arrays_are_writable_copies(table):
     parts = features.split(table, DATA, CFG, seed=3)
     x, y = features.arrays(features.transform(parts["test"], fitted(parts), DATA))
     assert x.shape == (100, 2) and x.flags.writeable and y.dtype == np.int64
+
+
+def test_ordinal_encoder_is_a_config_swap_with_unseen_as_minus_one(colors):
+    from dataclasses import replace
+
+    ordinal = {
+        "_target_": "sklearn.preprocessing.OrdinalEncoder",
+        "handle_unknown": "use_encoded_value",
+        "unknown_value": -1,
+    }
+    cfg = replace(CFG, categorical=replace(CFG.categorical, encoder=ordinal))
+    featurizer = features.build_featurizer(MIXED, cfg).fit(
+        features.inputs(colors, MIXED.features, ["color"])
+    )
+    rows = pd.DataFrame({"a": [0.0, 0.0], "color": ["red", "ultraviolet"]})
+    x = features.featurize(features.inputs(rows, MIXED.features, ["color"]), featurizer)
+    assert x.shape == (2, 2) and x[0, 1] >= 0 and x[1, 1] == -1

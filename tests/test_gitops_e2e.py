@@ -58,6 +58,8 @@ def test_pull_request_to_release(reproduced, s3_remote, tmp_path):
     accuracy = next(line for line in text.splitlines() if line.startswith("| mlp.accuracy |"))
     assert accuracy.count("|") == 6 and "-" not in accuracy.split("|")[2]  # base value shown
     assert len(list((repo / "report").glob("*.png"))) == 6
+    assert "## Data validation\n\n`digits`: 1797 rows, 65 columns: valid" in text
+    assert "not rendered" not in text  # the regression plots are skipped, not listed
     assert run([*MAKE, "gate", "BASE=main"], cwd=repo, check=False).returncode == 0
 
     # Push and merge; release from a fresh clone, as the release workflow does.
