@@ -100,7 +100,7 @@ def test_mixed_bundle_takes_categories_and_regression_answers_values(tmp_path):
     }
     bundle.write(tmp_path / "b", tmp_path / "f.skops", tmp_path / "mlp", schema, card)
     loaded = bundle.Bundle.load(tmp_path / "b")
-    assert not loaded.takes_arrays
+    assert loaded._fast is not None  # categories too: dict lookups, no DataFrame
     rows = pd.DataFrame({"kind": ["q", "never-seen", None], "x": [0.5, None, 1.0]})
     got = loaded.predict(rows)
     assert got.shape == (3,) and np.isfinite(got).all()

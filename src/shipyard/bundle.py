@@ -118,8 +118,11 @@ class Bundle:
     def __post_init__(self) -> None:
         from shipyard.fast_transform import compile_featurizer
 
-        # Numeric-only bundles skip scikit-learn's per-call overhead on the hot path.
-        self._fast = None if self.categorical else compile_featurizer(self.featurizer)
+        # The hot path skips scikit-learn's (and pandas') per-call overhead when it can.
+        self._fast = compile_featurizer(self.featurizer)
+        categorical = set(self.categorical)
+        self._numeric_at = [i for i, f in enumerate(self.features) if f not in categorical]
+        self._categorical_at = [i for i, f in enumerate(self.features) if f in categorical]
 
     @classmethod
     def load(cls, path: str | Path) -> Bundle:
@@ -153,29 +156,38 @@ class Bundle:
     def labels(self) -> list[Any] | None:
         return self.schema["labels"]
 
-    @property
-    def takes_arrays(self) -> bool:
-        """Whether `predict_array` applies: every feature numeric."""
-        return not self.categorical
-
     def predict(self, rows: pd.DataFrame) -> np.ndarray:
         """Class probabilities (rows x labels) or predicted values, for raw rows."""
-        if self._fast is not None:
-            return self.predict_array(rows[self.features].to_numpy(dtype=np.float64))
         from shipyard.features import featurize, inputs
         from shipyard.models.mlp import predict
 
-        return predict(
-            self.net, featurize(inputs(rows, self.features, self.categorical), self.featurizer)
-        )
+        x = inputs(rows, self.features, self.categorical)
+        if self._fast is None:
+            return predict(self.net, featurize(x, self.featurizer))
+        numeric = x.iloc[:, self._numeric_at].to_numpy(dtype=np.float64)
+        return self._predict_fast(numeric, x.iloc[:, self._categorical_at].to_numpy(object))
 
-    def predict_array(self, x: np.ndarray) -> np.ndarray:
-        """`predict` for numeric-only bundles, raw values in `self.features` order (NaN for
-        missing): no DataFrame on the hot path."""
+    def predict_values(self, rows: list[list[Any]]) -> np.ndarray:
+        """`predict` for rows as lists of raw values in `self.features` order (None for
+        missing), as the service has them: no DataFrame on the hot path."""
         if self._fast is None:
             import pandas as pd
 
-            return self.predict(pd.DataFrame(x, columns=self.features))
+            return self.predict(pd.DataFrame(rows, columns=self.features))
+        numeric = np.array([[r[i] for i in self._numeric_at] for r in rows], dtype=np.float64)
+        categorical = np.array([[r[i] for i in self._categorical_at] for r in rows], object)
+        return self._predict_fast(
+            numeric.reshape(len(rows), -1), categorical.reshape(len(rows), -1)
+        )
+
+    def predict_array(self, x: np.ndarray) -> np.ndarray:
+        """`predict` for a bundle without categorical features: raw values as a float
+        array in `self.features` order (NaN for missing)."""
+        if self._fast is None or self.categorical:
+            return self.predict_values(x.tolist())
+        return self._predict_fast(x, np.empty((len(x), 0), dtype=object))
+
+    def _predict_fast(self, numeric: np.ndarray, categorical: np.ndarray) -> np.ndarray:
         from shipyard.models.mlp import predict
 
-        return predict(self.net, self._fast(x).astype(np.float32))
+        return predict(self.net, self._fast(numeric, categorical).astype(np.float32))

@@ -109,13 +109,10 @@ class Predictor:
         return [Prediction(model_version=version, **answer(labels, o)) for o in outputs]
 
     def predict_rows(self, rows: list[Any]) -> np.ndarray:
-        # Features are the first fields of a row, in bundle order; null is NaN.
-        values = [list(row.__dict__.values())[: self.width] for row in rows]
-        if self.bundle.takes_arrays:
-            return self.bundle.predict_array(np.array(values, dtype=np.float64))
-        import pandas as pd
-
-        return self.bundle.predict(pd.DataFrame(values, columns=FEATURES))
+        # Features are the first fields of a row, in bundle order.
+        return self.bundle.predict_values(
+            [list(row.__dict__.values())[: self.width] for row in rows]
+        )
 
 
 Predictor.add_asgi_middleware(BodySizeLimit, max_bytes=SETTINGS.max_body_bytes)
