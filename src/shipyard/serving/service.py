@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import bentoml
-import numpy as np
 
 from shipyard.bundle import read_schema
 from shipyard.config import ServeConfig, load_section
@@ -81,10 +80,7 @@ class Predictor:
 
         tune_for_serving(SETTINGS.torch_threads)
         self.bundle = Bundle.load(BUNDLE)
-        self.width = len(FEATURES)
-        self.predict_rows(  # warm up before ready
-            [Row.model_construct(**{f"f{i}": None for i in range(self.width)})]
-        )
+        self.bundle.predict_values([[None] * len(FEATURES)])  # warm up before ready
         # Everything loaded so far lives as long as the process: keep it out of every
         # later garbage-collection pass (they otherwise make the latency tail).
         gc.collect()
@@ -104,15 +100,11 @@ class Predictor:
         and the model version."""
         # async on purpose: inference takes well under a millisecond here, less than the
         # hop to BentoML's worker thread and back, whose GIL hand-offs make the tail.
-        outputs = self.predict_rows(rows)
+        # A row's first fields are its features, in bundle order (then ignored columns).
+        values = [list(row.__dict__.values())[: len(FEATURES)] for row in rows]
+        outputs = self.bundle.predict_values(values)
         version, labels = self.bundle.version, self.bundle.labels
         return [Prediction(model_version=version, **answer(labels, o)) for o in outputs]
-
-    def predict_rows(self, rows: list[Any]) -> np.ndarray:
-        # Features are the first fields of a row, in bundle order.
-        return self.bundle.predict_values(
-            [list(row.__dict__.values())[: self.width] for row in rows]
-        )
 
 
 Predictor.add_asgi_middleware(BodySizeLimit, max_bytes=SETTINGS.max_body_bytes)
