@@ -142,10 +142,20 @@ def dvc_remote_storage_options(remote: str) -> dict[str, Any]:
     return options
 
 
+def _problem(
+    column: str | None, check: str, rows: list[int] | None = None, detail: str = ""
+) -> dict[str, Any]:
+    return {"column": column, "check": check, "rows": rows or [], "detail": detail}
+
+
 def _with_problems(frame: pd.DataFrame, problems: list[dict[str, Any]]) -> pd.DataFrame:
     if problems:
         frame.attrs[READ_PROBLEMS] = problems
     return frame
+
+
+def _unreadable(check: str, detail: str) -> pd.DataFrame:
+    return _with_problems(pd.DataFrame(), [_problem(FILE, check, detail=detail)])
 
 
 def _parquet(raw: bytes, name: str) -> pd.DataFrame:
@@ -154,13 +164,7 @@ def _parquet(raw: bytes, name: str) -> pd.DataFrame:
     try:
         return pd.read_parquet(io.BytesIO(raw))
     except (pa.ArrowException, OSError, ValueError) as err:
-        problem = {
-            "column": FILE,
-            "check": "readable Parquet file",
-            "rows": [],
-            "detail": f"{name}: {err}",
-        }
-        return _with_problems(pd.DataFrame(), [problem])
+        return _unreadable("readable Parquet file", f"{name}: {err}")
 
 
 def _csv(raw: bytes, name: str, encoding: str) -> pd.DataFrame:
@@ -170,33 +174,19 @@ def _csv(raw: bytes, name: str, encoding: str) -> pd.DataFrame:
     except UnicodeDecodeError:
         # Keep the readable part, and point at the cells holding the undecodable bytes.
         text = raw.decode(encoding, errors="replace")
-        problems.append(
-            {"column": None, "check": f"valid {encoding} text", "rows": [], "detail": ""}
-        )
+        problems.append(_problem(None, f"valid {encoding} text"))
     header = next(csv.reader(io.StringIO(text)), [])
     try:
         frame = pd.read_csv(io.StringIO(text))
     except pd.errors.EmptyDataError:
         return _with_problems(pd.DataFrame(), problems)
     except pd.errors.ParserError as err:
-        problem = {
-            "column": FILE,
-            "check": "readable CSV file",
-            "rows": [],
-            "detail": f"{name}: {err}",
-        }
-        return _with_problems(pd.DataFrame(), [problem])
+        return _unreadable("readable CSV file", f"{name}: {err}")
     # pandas renames a repeated header `x` to `x.1`; say so instead of inventing a column.
     for column in sorted({c for c in header if header.count(c) > 1}):
         positions = [i + 1 for i, c in enumerate(header) if c == column]
-        problems.append(
-            {
-                "column": column,
-                "check": "unique column names",
-                "rows": [],
-                "detail": f"the header names it {len(positions)} times (positions {positions})",
-            }
-        )
+        detail = f"the header names it {len(positions)} times (positions {positions})"
+        problems.append(_problem(column, "unique column names", detail=detail))
     if problems and problems[0]["column"] is None:
         where = _bad_bytes(frame, encoding) or [{**problems[0], "column": FILE}]
         problems = where + problems[1:]
@@ -213,13 +203,8 @@ def _bad_bytes(frame: pd.DataFrame, encoding: str) -> list[dict[str, Any]]:
         else:
             rows = values.index[:0]
         if "\ufffd" in str(column) or len(rows):
+            detail = f"undecodable bytes (set data.source.encoding if the file is not {encoding})"
             problems.append(
-                {
-                    "column": str(column),
-                    "check": f"valid {encoding} text",
-                    "rows": [int(r) for r in rows],
-                    "detail": "undecodable bytes (set data.source.encoding if the file is not "
-                    f"{encoding})",
-                }
+                _problem(str(column), f"valid {encoding} text", [int(r) for r in rows], detail)
             )
     return problems
