@@ -141,10 +141,6 @@ class Bundle:
         return self.card["version"]
 
     @property
-    def task(self) -> str:
-        return self.schema["task"]
-
-    @property
     def features(self) -> list[str]:
         return self.schema["features"]
 
@@ -176,9 +172,7 @@ class Bundle:
             return self.predict(pd.DataFrame(rows, columns=self.features))
         numeric = np.array([[r[i] for i in self._numeric_at] for r in rows], dtype=np.float64)
         categorical = np.array([[r[i] for i in self._categorical_at] for r in rows], object)
-        return self._predict_fast(
-            numeric.reshape(len(rows), -1), categorical.reshape(len(rows), -1)
-        )
+        return self._predict_fast(numeric, categorical)
 
     def predict_array(self, x: np.ndarray) -> np.ndarray:
         """`predict` for a bundle without categorical features: raw values as a float

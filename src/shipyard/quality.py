@@ -33,15 +33,13 @@ def run_gate(
         head_rows = pd.read_parquet(path)
         comparable = list(head_rows.columns) == list(base_rows.columns)  # same task, labels
         if comparable and set(head_rows["row_id"]) == set(base_rows["row_id"]):  # same rows
-            paired = head_rows.merge(base_rows, on="row_id", suffixes=("", "_base"))
-            base_side = paired[[f"{c}_base" for c in base_rows.columns if c != "row_id"]]
-            base_side.columns = [c for c in base_rows.columns if c != "row_id"]
+            base_rows = base_rows.set_index("row_id").loc[head_rows["row_id"]]  # pair rows
             metric, _ = METRICS[cfg.main_metric]
             deltas = gate.paired_bootstrap(
                 metric,
-                paired["label"].to_numpy(),
-                scores(paired[head_rows.columns]),
-                scores(base_side),
+                head_rows["label"].to_numpy(),
+                scores(head_rows),
+                scores(base_rows),
                 cfg.bootstrap.samples,
                 cfg.bootstrap.seed,
             )
