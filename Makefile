@@ -15,9 +15,21 @@ PYTEST_ARGS ?=
 PORT ?= 3000
 BENTO ?= shipyard:latest
 BASE ?= main
+# Where the report's images point: `.` = beside report.md; a URL (the plots branch on
+# GitHub); empty = no image links (a fork's job summary: the PNGs are in the artifact).
+IMAGE_URL ?= .
+BRANCH ?=
+PLOTS_FOLDER ?= local
+SHA ?=
+PR ?=
 IMAGE ?= ghcr.io/$(shell git config --get remote.origin.url 2>/dev/null | sed -E 's#.*[:/]([^/]+/[^/.]+)(\.git)?$$#\1#' | tr A-Z a-z)
 S3_URL ?=
+S3_ENDPOINT ?=
 DEPLOY_URL ?=
+export FORK_NOTE := **From a fork, so not recorded:** this run had no secrets. It reproduced \
+without the DVC remote, pushed no outputs, committed no dvc.lock or metrics to the branch and \
+posted no comment; the plots are PNG files in the `report` artifact. To record it, a \
+maintainer pushes the branch to this repository and opens the pull request from there.
 # Targets depend on $(SETUP); `make SETUP= ...` uses the current environment as it is.
 SETUP ?= $(STAMP)
 
@@ -25,8 +37,10 @@ SETUP ?= $(STAMP)
 export PATH := $(abspath $(BIN)):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: help setup params check-params repro test test-fast lint format lock push pull \
-	gate pr-report release-local image register promote deploy remote-s3 serve bento serve-bento bench-pipeline bench-scale bench-serving clean
+.PHONY: help setup params check-params check-lock repro test test-fast lint format lock push \
+	pull gate pr-report summary record publish-plots comment commit-status release-plan release-local \
+	image register promote deploy remote-s3 serve bento serve-bento bench-pipeline bench-scale \
+	bench-serving clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -47,8 +61,11 @@ params: $(SETUP) ## Compose conf/ into params.yaml (OVERRIDES="model.lr=0.01 dat
 check-params: $(SETUP) ## Fail if params.yaml is out of sync with conf/
 	shipyard check-params
 
-repro: $(SETUP) ## Run the pipeline (dvc repro)
-	dvc repro
+check-lock: $(SETUP) ## Fail if dvc.lock does not describe the code, params and commands
+	shipyard check-lock
+
+repro: $(SETUP) ## Run the pipeline (dvc repro); report/repro.json: what each stage did, in s
+	shipyard repro
 
 test: $(SETUP) ## Run the whole test suite, end-to-end tests included
 	pytest $(PYTEST_ARGS)
@@ -61,6 +78,8 @@ lint: $(SETUP) ## ruff lint and format check; workflows: schema and security aud
 	ruff format --check .
 	check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yaml
 	zizmor --offline .github/workflows
+	shipyard check-params
+	shipyard check-lock
 
 format: $(SETUP) ## Apply ruff's formatting and fixes
 	ruff format .
@@ -72,18 +91,41 @@ lock: $(SETUP) ## Re-pin requirements/lock.txt from the current .venv
 push: $(SETUP) ## Push data, features, models and the run cache to the DVC remote
 	dvc push --run-cache
 
-pull: $(SETUP) ## Pull data, features, models and the run cache from the DVC remote
-	dvc pull --run-cache
+pull: $(SETUP) ## Pull outputs and the run cache from the DVC remote (what it lacks, repro makes)
+	dvc pull --run-cache --allow-missing
 
-remote-s3: $(SETUP) ## Make S3_URL (s3://bucket/path) the default remote, locally (credentials: AWS_* env)
+remote-s3: $(SETUP) ## Make S3_URL (s3://bucket/path) the default remote, locally (keys: AWS_* env)
 	@test -n "$(S3_URL)" || { echo "set S3_URL=s3://bucket/path"; exit 2; }
 	dvc remote add --local --force --default s3 $(S3_URL)
+	$(if $(S3_ENDPOINT),dvc remote modify --local s3 endpointurl $(S3_ENDPOINT))
 
-gate: $(SETUP) ## Quality gate vs a base revision (BASE=main): limits, paired bootstrap; exit 1 on failure
-	shipyard gate --base $(BASE)
+gate: $(SETUP) ## Quality gate vs BASE (limits, paired bootstrap) -> report/gate.json; exit 1 on failure
+	@mkdir -p report
+	shipyard gate --base $(BASE) --output report/gate.json
 
 pr-report: $(SETUP) ## report/report.md + PNG plots vs BASE (what CML posts on a pull request)
-	shipyard report --base $(BASE) --output report/report.md
+	shipyard report --base $(BASE) --output report/report.md --image-url "$(IMAGE_URL)"
+
+record: $(SETUP) ## Commit dvc.lock + git-tracked outputs the reproduction changed (push: BRANCH=)
+	shipyard record $(if $(BRANCH),--push-to "$(BRANCH)")
+
+publish-plots: $(SETUP) ## Push report/*.png to the shipyard-plots branch under PLOTS_FOLDER/
+	shipyard publish-plots --folder "$(PLOTS_FOLDER)"
+
+summary: ## Append report/report.md to the job summary (GITHUB_STEP_SUMMARY); say what a fork's run lacks
+	@test -n "$$GITHUB_STEP_SUMMARY" || { echo "GITHUB_STEP_SUMMARY is not set (a workflow sets it)"; exit 2; }
+	cat report/report.md >> "$$GITHUB_STEP_SUMMARY"
+	$(if $(filter false,$(SAME_REPO)),@printf '%s\n' "$$FORK_NOTE" | tee -a "$$GITHUB_STEP_SUMMARY")
+
+comment: ## Post report/report.md on pull request PR as one comment, updated in place (CML)
+	@test -n "$(PR)" || { echo "set PR=<pull request number>"; exit 2; }
+	cml comment update --target=pr/$(PR) --watermark-title=shipyard report/report.md
+
+commit-status: $(SETUP) ## Post report/gate.json's verdict on commit SHA (GITHUB_TOKEN, GITHUB_REPOSITORY)
+	shipyard commit-status --sha "$(SHA)" $(if $(RUN_URL),--url "$(RUN_URL)")
+
+release-plan: $(SETUP) ## Is the bundle's model version new to the registry? (nothing to ship if not)
+	shipyard release-plan
 
 release-local: $(SETUP) ## The release up to pushing: dvc status clean, bento built, served, smoke-tested
 	shipyard release-check
@@ -100,10 +142,17 @@ register: $(SETUP) ## Record this model version in the git-tag model registry (G
 promote: $(SETUP) ## Assign the registered version to stage prod (after a successful deploy)
 	gto assign shipyard --stage prod --push
 
-deploy: $(SETUP) ## Apply deploy/ with IMAGE:<commit>, wait, smoke-test DEPLOY_URL, roll back on failure
+deploy: export KUBECONFIG := $(if $(KUBECONFIG_DATA),$(CURDIR)/build/kubeconfig,$(KUBECONFIG))
+deploy: $(SETUP) ## Apply deploy/ with IMAGE:<model version> in one step, smoke-test DEPLOY_URL, roll back on failure
 	@test -n "$(DEPLOY_URL)" || { echo "set DEPLOY_URL to the service's address"; exit 2; }
-	kubectl apply -f deploy/
-	kubectl set image deployment/shipyard shipyard=$(IMAGE):$$(git rev-parse --short HEAD)
+	@# One apply, image included (a kustomize overlay), so every ReplicaSet in the rollout
+	@# history runs a real image and `rollout undo` returns to the last good one.
+	@mkdir -p build/deploy
+	@# A workflow hands the cluster's kubeconfig over as content (KUBECONFIG_DATA, a secret).
+	@$(if $(KUBECONFIG_DATA),umask 077 && printf '%s' "$$KUBECONFIG_DATA" > build/kubeconfig)
+	printf 'resources: [../../deploy]\nimages:\n  - {name: shipyard, newName: "%s", newTag: "%s"}\n' \
+		"$(IMAGE)" "$$(shipyard model-version)" > build/deploy/kustomization.yaml
+	kubectl apply -k build/deploy
 	kubectl rollout status deployment/shipyard --timeout=300s \
 		&& shipyard smoke --url $(DEPLOY_URL) \
 		|| { kubectl rollout undo deployment/shipyard; exit 1; }

@@ -93,11 +93,16 @@ def test_bento_carries_model_labels_and_a_dockerfile(bento, project):
     )
     card = json.loads((project / "models/bundle/card.json").read_text())
     assert model["labels"]["version"] == card["version"]
-    assert model["labels"]["git_commit"] == card["git_commit"]
     assert float(model["labels"]["mlp.accuracy"]) == pytest.approx(
         card["metrics"]["mlp"]["accuracy"], abs=1e-4
     )
     assert info["labels"]["model_version"] == card["version"]
+    # the commit is stamped on the bento at release, never into the (hashed) bundle
+    head = run(["git", "rev-parse", "--short", "HEAD"], cwd=project).stdout.strip()
+    assert info["labels"]["git_commit"] == head
+    assert "git_commit" not in model["labels"]
+    # the image installs torch from the CPU wheels, not PyPI's CUDA build
+    assert "download.pytorch.org/whl/cpu" in (bentos / "env/python/install.sh").read_text()
 
 
 def test_each_prediction_is_logged_with_request_id(server, project):

@@ -42,7 +42,6 @@ def test_declared_media_type_is_what_bentoml_computes(tmp_path):
         "dataset": "d",
         "n_features": 2,
         "labels": [0, 1],
-        "git_commit": "c",
         "data_md5": "0",
         "metrics": {},
         "params": {},
@@ -103,3 +102,19 @@ def test_row_model_requires_exact_features_by_name():
         row.model_validate({"a/b": 1})
     with pytest.raises(ValidationError, match="less than or equal"):
         row.model_validate({"a/b": 11.0, "c": 0.0})
+
+
+def test_store_labels_come_from_the_card_alone():
+    from shipyard.serving.store import labels_for
+
+    card = {
+        "version": "v",
+        "data_md5": "0",
+        "metrics": {"mlp": {"accuracy": 0.91234}},
+        "params": {"seed": 1},
+    }
+    labels = labels_for(card)
+    assert labels["version"] == "v" and labels["mlp.accuracy"] == "0.9123"
+    assert all(isinstance(value, str) for value in labels.values())
+    # The card has no commit: `make bento` labels the bento with it at release.
+    assert "git_commit" not in labels

@@ -4,7 +4,9 @@ featurizer.skops   fitted feature transform (skops: loads without running code)
 model.safetensors  network weights, model.json its architecture
 schema.json        input features in order (which are categorical, which nullable),
                    target, labels, task
-card.json          model card: version, git commit, params, data hash, metrics
+card.json          model card: version, params, data hash, metrics (no git commit:
+                   `make bento` labels the bento with it, so the bundle's bytes depend
+                   only on what it was built from)
 README.md          the card, rendered
 """
 
@@ -71,7 +73,6 @@ def render_card(card: dict[str, Any]) -> str:
             "",
             f"- task: {card['task']} on `{card['dataset']}` ({card['n_features']} features"
             + (f", labels {card['labels']})" if card["labels"] else ")"),
-            f"- git commit: `{card['git_commit']}`",
             f"- raw data md5: `{card['data_md5']}`",
             "",
             "## Test metrics",

@@ -10,11 +10,10 @@ from typing import Any
 
 
 def labels_for(card: dict[str, Any]) -> dict[str, str]:
-    """The model card as BentoML labels (strings only): version, commit, params, metrics."""
+    """The model card as BentoML labels (strings only): version, params, metrics."""
     params = json.dumps(card["params"], sort_keys=True).encode()
     labels = {
         "version": card["version"],
-        "git_commit": card["git_commit"],
         "params_hash": hashlib.sha256(params).hexdigest()[:12],
         "data_md5": card["data_md5"],
     }

@@ -5,40 +5,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import subprocess
 from dataclasses import asdict
 from pathlib import Path
 
 from shipyard.config import PARAMS_FILE, load_params
 from shipyard.stages import entrypoint
-
-
-def git_commit() -> str:
-    """The commit the bundle was built from, marked when its code or config had uncommitted
-    changes (not dvc.lock or metrics, which the running pipeline itself rewrites)."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            [
-                "git",
-                "status",
-                "--porcelain",
-                "--untracked-files=no",
-                "--",
-                "src",
-                "conf",
-                "dvc.yaml",
-                "params.yaml",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return f"{head}-dirty" if dirty else head
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -74,7 +45,6 @@ def main(argv: list[str] | None = None) -> None:
         "dataset": params.data.name,
         "n_features": len(schema["features"]),
         "labels": schema["labels"],
-        "git_commit": git_commit(),
         "data_md5": hashlib.md5(args.raw.read_bytes()).hexdigest(),
         "metrics": json.loads(args.metrics.read_text()),
         "params": {
