@@ -77,7 +77,7 @@ lint: $(SETUP) ## ruff lint and format check; workflows: schema and security aud
 	ruff check .
 	ruff format --check .
 	check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yaml
-	zizmor --offline .github/workflows
+	zizmor --offline --persona auditor .github/workflows
 	shipyard check-params
 	shipyard check-lock
 

@@ -107,3 +107,21 @@ def test_rmse_gate_fails_a_rise_beyond_noise_and_passes_a_fall():
     verdict = judge(cfg, {"rmse": rmse(truth, good)}, {"rmse": rmse(truth, worse)}, fell)
     assert verdict.passed, verdict.summary()
     assert not judge(cfg, {"rmse": 31.0}, None).passed  # a ceiling, for lower-is-better
+
+
+def test_notes_say_what_was_left_out_next_to_the_verdict():
+    verdict = judge(config(), {"accuracy": 0.9, "log_loss": 0.2}, None)
+    verdict.notes.append("base 'main' unavailable (no such revision): limits only")
+    assert verdict.summary().splitlines()[:3] == [
+        "gate PASSED",
+        "  note base 'main' unavailable (no such revision): limits only",
+        "  ok   accuracy 0.9000 (limit >= 0.8)",
+    ]
+
+
+def test_without_base_predictions_the_main_metric_falls_back_to_its_tolerance():
+    """Degraded is stricter, not blind: accuracy's tolerance (0) judges any drop."""
+    base = {"accuracy": 0.95, "log_loss": 0.2}
+    verdict = judge(config(), {"accuracy": 0.945, "log_loss": 0.2}, base, None)
+    assert not verdict.passed
+    assert "accuracy vs base -0.0050 (tolerated regression 0)" in verdict.reasons[0]

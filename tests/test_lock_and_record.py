@@ -119,7 +119,9 @@ def test_record_commits_only_what_the_reproduction_changed(repo):
     run(["shipyard", "repro"], cwd=repo)
     record = json.loads((repo / "report/repro.json").read_text())
     assert [s["name"] for s in record["stages"] if s["status"] == "ran"] == [
-        "train", "evaluate", "package"
+        "train",
+        "evaluate",
+        "package",
     ]
     assert "committed the reproduction" in run(["shipyard", "record"], cwd=repo).stdout
     files = run(["git", "show", "--name-only", "--format=", "HEAD"], cwd=repo).stdout.split()

@@ -51,7 +51,7 @@ class StatusAPI(BaseHTTPRequestHandler):
 
     posted: list[tuple[str, dict, str]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         StatusAPI.posted.append((self.path, body, self.headers.get("Authorization", "")))
         self.send_response(201)
@@ -112,8 +112,11 @@ class Loop:
         sha = git(self.origin, "rev-parse", "main")
         github = {**self.github_common(), "event_name": "push", "ref": "refs/heads/main"}
         return self.runner.run_job(
-            WORKFLOWS / "release.yaml", "release", {**github, "sha": sha},
-            self.variables, self.secrets,
+            WORKFLOWS / "release.yaml",
+            "release",
+            {**github, "sha": sha},
+            self.variables,
+            self.secrets,
         )
 
     def calls(self, tool: str) -> list[list[str]]:
@@ -127,8 +130,20 @@ def git(repo: Path, *args: str) -> str:
 
 def commit(repo: Path, message: str, *paths: str) -> None:
     run(["git", "add", *paths], cwd=repo)
-    run(["git", "-c", "user.name=Dev", "-c", "user.email=dev@example.com", "commit", "-q",
-         "-m", message], cwd=repo)
+    run(
+        [
+            "git",
+            "-c",
+            "user.name=Dev",
+            "-c",
+            "user.email=dev@example.com",
+            "commit",
+            "-q",
+            "-m",
+            message,
+        ],
+        cwd=repo,
+    )
 
 
 def no_traceback(job: Job) -> None:
@@ -207,7 +222,9 @@ def test_pull_request_records_its_reproduction(loop, pull_request, tmp_path):
     no_traceback(job)
     repro = json.loads((loop.runner.home / "workspace/report/repro.json").read_text())
     assert [s["name"] for s in repro["stages"] if s["status"] == "ran"] == [
-        "train", "evaluate", "package"
+        "train",
+        "evaluate",
+        "package",
     ]
 
     # The branch now ends with the bot's commit of the lock, metrics and plots.
@@ -220,16 +237,32 @@ def test_pull_request_records_its_reproduction(loop, pull_request, tmp_path):
 
     # What the branch's lock names is on the remote: a fresh clone pulls it and is clean.
     clone = tmp_path / "clone"
-    run(["git", "clone", "-q", "-b", "smaller-dropout", str(loop.origin), str(clone)],
-        cwd=tmp_path)
+    run(["git", "clone", "-q", "-b", "smaller-dropout", str(loop.origin), str(clone)], cwd=tmp_path)
     assert "check-lock: dvc.lock describes" in run(["shipyard", "check-lock"], cwd=clone).stdout
     run(["dvc", "remote", "add", "--local", "-d", "s3", loop.variables["DVC_S3_URL"]], cwd=clone)
-    run(["dvc", "remote", "modify", "--local", "s3", "endpointurl",
-         loop.variables["DVC_S3_ENDPOINT"]], cwd=clone)
-    creds = {"AWS_ACCESS_KEY_ID": loop.secrets["AWS_ACCESS_KEY_ID"],
-             "AWS_SECRET_ACCESS_KEY": loop.secrets["AWS_SECRET_ACCESS_KEY"]}
-    pulled = subprocess.run(["dvc", "pull", "-q"], cwd=clone, env={**os.environ, **creds},
-                            capture_output=True, text=True)
+    run(
+        [
+            "dvc",
+            "remote",
+            "modify",
+            "--local",
+            "s3",
+            "endpointurl",
+            loop.variables["DVC_S3_ENDPOINT"],
+        ],
+        cwd=clone,
+    )
+    creds = {
+        "AWS_ACCESS_KEY_ID": loop.secrets["AWS_ACCESS_KEY_ID"],
+        "AWS_SECRET_ACCESS_KEY": loop.secrets["AWS_SECRET_ACCESS_KEY"],
+    }
+    pulled = subprocess.run(
+        ["dvc", "pull", "-q"],
+        cwd=clone,
+        env={**os.environ, **creds},
+        capture_output=True,
+        text=True,
+    )
     assert pulled.returncode == 0, pulled.stderr
     assert json.loads(run(["dvc", "status", "--json"], cwd=clone).stdout or "{}") == {}
 
@@ -257,8 +290,7 @@ def test_rerun_on_the_recorded_branch_executes_nothing(loop, pull_request):
     reproduced and pushed locally) only verifies: no stage executes, nothing is committed."""
     head = git(loop.origin, "rev-parse", "smaller-dropout")
     run(["git", "fetch", "-q", "origin"], cwd=loop.dev)
-    run(["git", "checkout", "-q", "-B", "smaller-dropout", "origin/smaller-dropout"],
-        cwd=loop.dev)
+    run(["git", "checkout", "-q", "-B", "smaller-dropout", "origin/smaller-dropout"], cwd=loop.dev)
     posted = len(StatusAPI.posted)
     job = loop.pr(1, "smaller-dropout")
     assert job.failed == [], job.output_of("")[-4000:]
@@ -291,14 +323,26 @@ def test_fork_pull_request_reports_without_secrets(loop, pull_request):
     assert sorted(p.name for p in (loop.shim / "comments").iterdir()) == comments
 
 
-def test_merge_releases_the_reviewed_model_and_a_readme_push_releases_nothing(
-    loop, pull_request
-):
+def test_merge_releases_the_reviewed_model_and_a_readme_push_releases_nothing(loop, pull_request):
     """Scenarios 4 and 5."""
     run(["git", "fetch", "-q", "origin"], cwd=loop.dev)
     run(["git", "checkout", "-q", "-B", "main", "origin/main"], cwd=loop.dev)
-    run(["git", "-c", "user.name=Maintainer", "-c", "user.email=m@example.com", "merge",
-         "-q", "--no-ff", "-m", "Merge #1", "origin/smaller-dropout"], cwd=loop.dev)
+    run(
+        [
+            "git",
+            "-c",
+            "user.name=Maintainer",
+            "-c",
+            "user.email=m@example.com",
+            "merge",
+            "-q",
+            "--no-ff",
+            "-m",
+            "Merge #1",
+            "origin/smaller-dropout",
+        ],
+        cwd=loop.dev,
+    )
     run(["git", "push", "-q", "origin", "main"], cwd=loop.dev)
 
     job = loop.release()
@@ -324,8 +368,12 @@ def test_merge_releases_the_reviewed_model_and_a_readme_push_releases_nothing(
     assert kubeconfig.read_text() == loop.secrets["KUBECONFIG"]
     assert kubeconfig.stat().st_mode & 0o077 == 0
 
-    tags = git(loop.origin, "for-each-ref", "refs/tags", "--format=%(refname:strip=2) "
-               "%(taggername) %(contents:subject)").splitlines()
+    tags = git(
+        loop.origin,
+        "for-each-ref",
+        "refs/tags",
+        "--format=%(refname:strip=2) %(taggername) %(contents:subject)",
+    ).splitlines()
     assert f"shipyard@v0.0.1 {BOT} {reported}" in tags
     assert any(t.startswith("shipyard#prod#1 ") for t in tags)
 
@@ -339,8 +387,9 @@ def test_merge_releases_the_reviewed_model_and_a_readme_push_releases_nothing(
     assert "nothing to release" in job.output_of("Is the model version new")
     assert {s.name: s.outcome for s in job.steps}["make register"] == "skipped"
     assert len(loop.calls("docker")) == docker_calls
-    assert git(loop.origin, "for-each-ref", "refs/tags", "--format=%(refname:strip=2)"
-               ).split() == sorted(t.split()[0] for t in tags)
+    assert git(
+        loop.origin, "for-each-ref", "refs/tags", "--format=%(refname:strip=2)"
+    ).split() == sorted(t.split()[0] for t in tags)
 
 
 def test_release_runs_only_after_ci_passed_on_main():
@@ -352,6 +401,4 @@ def test_release_runs_only_after_ci_passed_on_main():
     assert release["uses"].endswith(".github/workflows/release.yaml")
     assert "refs/heads/main" in release["if"] and "push" in release["if"]
     # release.yaml is only ever called (after the tests), never triggered on its own
-    assert list(yaml.safe_load((WORKFLOWS / "release.yaml").read_text())[True]) == [
-        "workflow_call"
-    ]
+    assert list(yaml.safe_load((WORKFLOWS / "release.yaml").read_text())[True]) == ["workflow_call"]

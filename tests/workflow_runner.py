@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-import os
 import re
 import shutil
 import subprocess
@@ -76,7 +75,7 @@ def evaluate(expr: str, contexts: dict[str, Any], failed: bool = False) -> Any:
         "_fn_hashFiles": lambda *globs: _hash_files(contexts["_workspace"], globs),
         "_ctx": lambda path: _lookup(contexts, path),
     }
-    return eval("".join(out), {"__builtins__": {}}, functions)  # noqa: S307 - tests only
+    return eval("".join(out), {"__builtins__": {}}, functions)
 
 
 def _hash_files(workspace: Path, globs: tuple[str, ...]) -> str:
@@ -139,7 +138,11 @@ class Runner:
     env: dict[str, str]  # the runner machine's environment (PATH with the shims first)
 
     def run_job(
-        self, workflow: Path, job_id: str, github: dict[str, Any], variables: dict[str, str],
+        self,
+        workflow: Path,
+        job_id: str,
+        github: dict[str, Any],
+        variables: dict[str, str],
         secrets: dict[str, str],
     ) -> Job:
         spec = yaml.safe_load(workflow.read_text())
@@ -148,8 +151,12 @@ class Runner:
         if workspace.exists():
             shutil.rmtree(workspace)
         contexts: dict[str, Any] = {
-            "github": github, "vars": variables, "secrets": secrets, "steps": {},
-            "_workspace": workspace, "env": {},
+            "github": github,
+            "vars": variables,
+            "secrets": secrets,
+            "steps": {},
+            "_workspace": workspace,
+            "env": {},
         }
         job = Job()
         if not condition(job_spec.get("if"), contexts, failed=False):
@@ -166,15 +173,21 @@ class Runner:
             if not condition(step.get("if"), contexts, failed):
                 job.steps.append(Step(name, "skipped"))
                 continue
-            step_env = {
-                k: interpolate(str(v), contexts) for k, v in step.get("env", {}).items()
-            }
+            step_env = {k: interpolate(str(v), contexts) for k, v in step.get("env", {}).items()}
             with_ = {k: interpolate(str(v), contexts) for k, v in step.get("with", {}).items()}
             if "uses" in step:
                 result = self._uses(step["uses"], with_, github, workspace, post)
             else:
-                result = self._run(step["run"], {**env, **step_env}, github, workspace,
-                                   summary, contexts, step.get("id"), i)
+                result = self._run(
+                    step["run"],
+                    {**env, **step_env},
+                    github,
+                    workspace,
+                    summary,
+                    contexts,
+                    step.get("id"),
+                    i,
+                )
             job.steps.append(Step(name, result[0], result[1]))
             failed = failed or result[0] == "failure"
         for folder, key in post:  # actions/cache's post step
@@ -183,8 +196,15 @@ class Runner:
         return job
 
     def _run(
-        self, script: str, env: dict[str, str], github: dict[str, Any], workspace: Path,
-        summary: Path, contexts: dict[str, Any], step_id: str | None, index: int,
+        self,
+        script: str,
+        env: dict[str, str],
+        github: dict[str, Any],
+        workspace: Path,
+        summary: Path,
+        contexts: dict[str, Any],
+        step_id: str | None,
+        index: int,
     ) -> tuple[str, str]:
         output = self.home / f"output-{index}"
         output.write_text("")
@@ -203,9 +223,19 @@ class Runner:
             "RUNNER_TEMP": str(self.home),
         }
         proc = subprocess.run(
-            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c",
-             interpolate(script, contexts)],
-            cwd=workspace, env=full_env, capture_output=True, text=True,
+            [
+                "bash",
+                "--noprofile",
+                "--norc",
+                "-eo",
+                "pipefail",
+                "-c",
+                interpolate(script, contexts),
+            ],
+            cwd=workspace,
+            env=full_env,
+            capture_output=True,
+            text=True,
         )
         if step_id:
             outputs = dict(
@@ -215,19 +245,27 @@ class Runner:
         return ("success" if proc.returncode == 0 else "failure"), proc.stdout + proc.stderr
 
     def _uses(
-        self, action: str, with_: dict[str, str], github: dict[str, Any], workspace: Path,
+        self,
+        action: str,
+        with_: dict[str, str],
+        github: dict[str, Any],
+        workspace: Path,
         post: list[tuple[Path, str]],
     ) -> tuple[str, str]:
         name = action.split("@")[0]
         if name == "actions/checkout":
             ref = with_.get("ref") or github["sha"]
             git = ["git", "-c", "advice.detachedHead=false"]
-            subprocess.run([*git, "clone", "-q", str(self.origin), str(workspace)], check=True,
-                           env=self.env)
-            subprocess.run([*git, "fetch", "-q", "origin", "+refs/pull/*:refs/remotes/pull/*"],
-                           cwd=workspace, check=True, env=self.env)
-            subprocess.run([*git, "checkout", "-q", ref], cwd=workspace, check=True,
-                           env=self.env)
+            subprocess.run(
+                [*git, "clone", "-q", str(self.origin), str(workspace)], check=True, env=self.env
+            )
+            subprocess.run(
+                [*git, "fetch", "-q", "origin", "+refs/pull/*:refs/remotes/pull/*"],
+                cwd=workspace,
+                check=True,
+                env=self.env,
+            )
+            subprocess.run([*git, "checkout", "-q", ref], cwd=workspace, check=True, env=self.env)
             return "success", f"checked out {ref}"
         if name == "actions/cache":
             return "success", self._restore_cache(workspace, with_, post)
@@ -244,10 +282,11 @@ class Runner:
     ) -> str:
         store = self.home / "caches"
         key, path = with_["key"], with_["path"]
-        candidates = [store / key] + sorted(
-            (p for prefix in with_.get("restore-keys", "").split() for p in
-             store.glob(f"{prefix}*")), key=lambda p: p.stat().st_mtime, reverse=True,
+        restored = (
+            p for prefix in with_.get("restore-keys", "").split() for p in store.glob(f"{prefix}*")
         )
+        newest_first = sorted(restored, key=lambda p: p.stat().st_mtime, reverse=True)
+        candidates = [store / key, *newest_first]
         hit = next((c for c in candidates if c.exists()), None)
         if hit is not None:
             shutil.copytree(hit, workspace / path, dirs_exist_ok=True)
@@ -263,6 +302,3 @@ class Runner:
 def venv_make_flags() -> str:
     """`make` uses the test's interpreter as the venv and skips installing (MAKEFLAGS)."""
     return f" -- SETUP= VENV={Path(sys.executable).parent.parent}"
-
-
-__all__ = ["Job", "Runner", "evaluate", "interpolate", "os", "venv_make_flags"]

@@ -45,18 +45,24 @@ def _gate(args: argparse.Namespace) -> None:
 
     from shipyard.config import GateConfig, load_section
     from shipyard.quality import run_gate
+    from shipyard.revisions import Unavailable
 
     cfg = load_section("gate", GateConfig, args.params)
-    verdict, had_base = run_gate(cfg, args.base, args.metrics, args.predictions)
-    if not had_base:
-        print(f"gate: {args.base} has no metrics for '{cfg.model}': limits only")
+    try:
+        verdict, _ = run_gate(cfg, args.base, args.metrics, args.predictions, args.fetch_timeout)
+    except Unavailable as err:  # this run's own metrics: nothing to judge
+        sys.exit(f"gate: {err}")
     print(verdict.summary())
     if args.output:
         checks = [c.__dict__ for c in verdict.checks]
-        Path(args.output).write_text(
-            json.dumps({"passed": verdict.passed, "base": args.base, "checks": checks}, indent=2)
-            + "\n"
-        )
+        verdict_json = {
+            "passed": verdict.passed,
+            "base": args.base,
+            "checks": checks,
+            "notes": verdict.notes,
+        }
+        Path(args.output).write_text(json.dumps(verdict_json, indent=2) + "\n")
+    # A degraded run (base partly out of reach) still passes or fails on what it checked.
     if not verdict.passed:
         sys.exit(1)
 
@@ -66,19 +72,44 @@ def _report(args: argparse.Namespace) -> None:
     from pathlib import Path
 
     from shipyard import report, revisions
+    from shipyard.bundle import read_card
     from shipyard.config import GateConfig, load_section
     from shipyard.quality import run_gate
 
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
-    base = revisions.resolve(args.base)
-    verdict, had_base = run_gate(load_section("gate", GateConfig, args.params), base)
+    cfg = load_section("gate", GateConfig, args.params)
+    try:
+        verdict, base = run_gate(cfg, args.base, timeout=args.fetch_timeout)
+    except revisions.Unavailable as err:  # this run's own metrics: nothing to report
+        sys.exit(f"report: {err}")
     head = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
-    changes = report.collect(base, out.parent)
-    out.write_text(report.render(head or "workspace", args.base, changes, verdict, had_base))
+    # base None (not to be had): this run alone, the verdict's note says why.
+    changes = report.collect(base, out.parent, timeout=args.fetch_timeout)
+    try:
+        version: str | None = read_card(args.bundle)["version"]
+    except (OSError, ValueError, KeyError):  # not packaged (yet), or not a card
+        version = None
+    try:
+        repro = report.read_repro_log(Path(args.repro_log))
+    except ValueError as err:  # a broken log costs its section, not the report
+        repro = None
+        changes.missing.append(str(err))
+    text = report.render(
+        head or "workspace",
+        args.base,
+        changes,
+        verdict,
+        model_version=version,
+        repro=repro,
+        image_url=args.image_url,
+    )
+    out.write_text(text)
     print(f"report: {out} (gate {'passed' if verdict.passed else 'FAILED'})")
+    for note in verdict.notes + changes.missing:
+        print(f"report: {note}")
     if not verdict.passed and args.fail_on_gate:
         sys.exit(1)
 
@@ -116,6 +147,87 @@ def _model_version(args: argparse.Namespace) -> None:
     print(read_card(args.bundle)["version"])
 
 
+def _check_lock(args: argparse.Namespace) -> None:
+    from shipyard.gitops.lock import check
+
+    found = check()
+    if found:
+        lines = [f"  {stage}: {', '.join(items)}" for stage, items in found.items()]
+        sys.exit(
+            "check-lock: dvc.lock does not describe this workspace's code and params:\n"
+            + "\n".join(lines)
+            + "\nRun `make repro` and commit dvc.lock with the metrics, plots and reports "
+            "it changed."
+        )
+    print("check-lock: dvc.lock describes every stage's code, params and command")
+
+
+def _repro(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from shipyard.gitops.repro import repro
+
+    code = repro(args.dvc_args, Path(args.log))
+    if code:
+        sys.exit(code)
+
+
+def _record(args: argparse.Namespace) -> None:
+    from shipyard.gitops.git import GitError, set_output
+    from shipyard.gitops.lock import check
+    from shipyard.gitops.record import record
+
+    if check():
+        sys.exit("record: the workspace is not a complete reproduction (run `shipyard check-lock`)")
+    try:
+        commit = record(args.message, args.push_to)
+    except GitError as err:
+        sys.exit(f"record: {err}")
+    set_output(commit=commit or "")
+    if commit is None:
+        print("record: dvc.lock and the pipeline's git-tracked outputs are already committed")
+    else:
+        where = f", pushed to {args.push_to}" if args.push_to else ""
+        print(f"record: committed the reproduction as {commit[:12]}{where}")
+
+
+def _commit_status(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from shipyard.gitops.github import post_status, verdict_state
+
+    state, description = verdict_state(Path(args.gate))
+    post_status(args.sha, state, description, args.url)
+    print(f"commit-status: {args.sha[:12]} {state}: {description}")
+
+
+def _publish_plots(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from shipyard.gitops.git import GitError
+    from shipyard.gitops.plots import publish
+
+    files = sorted(Path(args.dir).glob("*.png"))
+    if not files:
+        print(f"publish-plots: no PNG in {args.dir}/")
+        return
+    try:
+        commit = publish(files, args.branch, args.folder)
+    except GitError as err:
+        sys.exit(f"publish-plots: {err}")
+    print(f"publish-plots: {len(files)} plots -> {args.branch}:{args.folder}/ ({commit[:12]})")
+
+
+def _release_plan(args: argparse.Namespace) -> None:
+    from shipyard.bundle import read_card
+    from shipyard.gitops.git import set_output
+    from shipyard.gitops.registry import plan
+
+    needed, why = plan(args.name, read_card(args.bundle)["version"])
+    set_output(release=str(needed).lower())
+    print(f"release-plan: {'release' if needed else 'nothing to release'}: {why}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="shipyard", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -140,6 +252,13 @@ def main(argv: list[str] | None = None) -> None:
         sub = add(name, func, text)
         sub.add_argument("--base", default="main", help="git revision to compare against")
         sub.add_argument("--params", default="params.yaml")
+        sub.add_argument(
+            "--fetch-timeout",
+            type=float,
+            default=60.0,
+            metavar="SECONDS",
+            help="give up on fetching the base (git, DVC remote) after this long (default 60)",
+        )
     gate = commands.choices["gate"]
     gate.add_argument("--metrics", default="reports/evaluate/metrics.json")
     gate.add_argument("--predictions", default="data/predictions")
@@ -147,6 +266,15 @@ def main(argv: list[str] | None = None) -> None:
     report = commands.choices["report"]
     report.add_argument("--output", default="report/report.md")
     report.add_argument("--fail-on-gate", action="store_true", help="exit 1 if the gate fails")
+    report.add_argument("--bundle", default="models/bundle", help="its card names the model")
+    report.add_argument(
+        "--repro-log", default="report/repro.json", help="`shipyard repro`'s stage timings"
+    )
+    report.add_argument(
+        "--image-url",
+        metavar="URL",
+        help="link plots as URL/<png>; '' for no image links (default: file names)",
+    )
     add("release-check", _release_check, "fail unless dvc status is clean (ship what was reviewed)")
     smoke = add("smoke", _smoke, "predict one row on a bento (served here) or a URL; check version")
     smoke.add_argument("--bento", default="shipyard:latest")
@@ -158,6 +286,24 @@ def main(argv: list[str] | None = None) -> None:
     store = add("import-model", _import_model, "put a bundle in BentoML's model store; print tag")
     store.add_argument("--bundle", default="models/bundle")
     store.add_argument("--params", default="params.yaml")
+    add("check-lock", _check_lock, "fail if dvc.lock does not describe the code and params")
+    repro = add("repro", _repro, "dvc repro, recording each stage's status and time")
+    repro.add_argument("--log", default="report/repro.json")
+    repro.add_argument("dvc_args", nargs=argparse.REMAINDER, help="passed to dvc repro")
+    rec = add("record", _record, "commit dvc.lock and git-tracked outputs a reproduction changed")
+    rec.add_argument("--message", default="Reproduce the pipeline: dvc.lock, metrics, plots")
+    rec.add_argument("--push-to", help="push the commit to this branch of origin")
+    status = add("commit-status", _commit_status, "post the gate verdict as a commit status")
+    status.add_argument("--sha", required=True)
+    status.add_argument("--gate", default="report/gate.json")
+    status.add_argument("--url", help="link from the status (the workflow run)")
+    plots = add("publish-plots", _publish_plots, "push report PNGs to a plots branch of origin")
+    plots.add_argument("--dir", default="report")
+    plots.add_argument("--branch", default="shipyard-plots")
+    plots.add_argument("--folder", required=True, help="folder on the branch, e.g. the head sha")
+    plan = add("release-plan", _release_plan, "is this bundle's model version a new release?")
+    plan.add_argument("--name", default="shipyard", help="the model's name in the registry")
+    plan.add_argument("--bundle", default="models/bundle")
     args = parser.parse_args(argv)
 
     from shipyard.config import ConfigError

@@ -25,6 +25,9 @@ class Check:
 @dataclass
 class Verdict:
     checks: list[Check] = field(default_factory=list)
+    # What could not be compared and why, one line each (a base without metrics, base
+    # predictions out of reach): the verdict stands on the checks that could run.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -37,6 +40,7 @@ class Verdict:
     def summary(self) -> str:
         head = "PASSED" if self.passed else "FAILED: " + "; ".join(self.reasons)
         lines = [f"gate {head}"]
+        lines += [f"  note {note}" for note in self.notes]
         lines += [f"  {'ok  ' if c.passed else 'FAIL'} {c.detail}" for c in self.checks]
         return "\n".join(lines)
 

@@ -1,13 +1,54 @@
 """Run the quality gate against a base revision: gather both runs' metrics and per-row
-predictions (git and DVC I/O), then let `gate.judge` decide."""
+predictions (git and DVC I/O), then let `gate.judge` decide.
+
+It degrades rather than fails when the base is partly out of reach; the verdict's notes
+say what was left out and why, one line each:
+- base commit unavailable (unknown name, fetch failed): limits only;
+- base without metrics (a first pull request): limits only;
+- base predictions unavailable (not in cache or remote, remote unreachable): the main
+  metric is judged by its tolerance, like the others, instead of the paired bootstrap.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from shipyard import gate, revisions
 from shipyard.config import GateConfig
+
+
+def _main_deltas(
+    cfg: GateConfig, commit: str, path: str, timeout: float
+) -> tuple[Any | None, str | None]:
+    """(paired bootstrap of head - base on the main metric, or None; a note on why not)."""
+    import pandas as pd
+
+    from shipyard.evaluation import METRICS, scores
+
+    skipped = "paired bootstrap skipped:"
+    if not Path(path).exists():
+        return None, f"{skipped} this run's predictions {path} missing (`dvc pull` them)"
+    try:
+        base_rows = revisions.read_parquet(commit, path, timeout)
+    except revisions.Unavailable as err:
+        return None, f"{skipped} base predictions {path} at {commit[:7]} unavailable ({err})"
+    head_rows = pd.read_parquet(path)
+    comparable = list(head_rows.columns) == list(base_rows.columns)  # same task, labels
+    if not (comparable and set(head_rows["row_id"]) == set(base_rows["row_id"])):  # same rows
+        return None, f"{skipped} base predictions at {commit[:7]} are for other test rows"
+    base_rows = base_rows.set_index("row_id").loc[head_rows["row_id"]]  # pair rows
+    metric, _ = METRICS[cfg.main_metric]
+    deltas = gate.paired_bootstrap(
+        metric,
+        head_rows["label"].to_numpy(),
+        scores(head_rows),
+        scores(base_rows),
+        cfg.bootstrap.samples,
+        cfg.bootstrap.seed,
+    )
+    return deltas, None
 
 
 def run_gate(
@@ -15,32 +56,43 @@ def run_gate(
     base: str,
     metrics: str = "reports/evaluate/metrics.json",
     predictions: str = "data/predictions",
-) -> tuple[gate.Verdict, bool]:
-    """(verdict, whether the base had metrics to compare with)."""
-    import pandas as pd
+    timeout: float = revisions.FETCH_TIMEOUT_S,
+) -> tuple[gate.Verdict, str | None]:
+    """(verdict, the base commit, or None if it could not be had).
 
-    from shipyard.evaluation import METRICS, scores
+    Raises revisions.Unavailable only when this run's own metrics are missing: there is
+    nothing to judge then."""
+    if not Path(metrics).exists():
+        raise revisions.Unavailable(f"{metrics} not found: reproduce the pipeline first")
+    head = json.loads(Path(metrics).read_text()).get(cfg.model, {})
+    try:
+        commit = revisions.resolve(base, timeout)
+    except revisions.Unavailable as err:
+        verdict = gate.judge(cfg, head, None)
+        verdict.notes.append(f"base '{base}' unavailable ({err}): limits only")
+        return verdict, None
 
-    head = json.loads(Path(metrics).read_text())[cfg.model]
-    rev = revisions.resolve(base)
-    base_all = revisions.read_json(rev, metrics)
-    base_metrics = base_all.get(cfg.model) if base_all else None
+    at = f"'{base}' ({commit[:7]})"
+    try:
+        base_all = revisions.read_json(commit, metrics)
+    except revisions.Unavailable as err:
+        verdict = gate.judge(cfg, head, None)
+        verdict.notes.append(f"base {at} metrics unreadable ({err}): limits only")
+        return verdict, commit
+    base_metrics = base_all.get(cfg.model) if isinstance(base_all, dict) else None
+    if base_metrics is None:
+        verdict = gate.judge(cfg, head, None)
+        verdict.notes.append(
+            f"base {at} has no metrics yet (first run): limits only"
+            if base_all is None
+            else f"base {at} has no metrics for model '{cfg.model}': limits only"
+        )
+        return verdict, commit
 
-    deltas = None
-    path = f"{predictions}/{cfg.model}.parquet"
-    base_rows = revisions.read_parquet(rev, path) if base_metrics else None
-    if base_rows is not None:
-        head_rows = pd.read_parquet(path)
-        comparable = list(head_rows.columns) == list(base_rows.columns)  # same task, labels
-        if comparable and set(head_rows["row_id"]) == set(base_rows["row_id"]):  # same rows
-            base_rows = base_rows.set_index("row_id").loc[head_rows["row_id"]]  # pair rows
-            metric, _ = METRICS[cfg.main_metric]
-            deltas = gate.paired_bootstrap(
-                metric,
-                head_rows["label"].to_numpy(),
-                scores(head_rows),
-                scores(base_rows),
-                cfg.bootstrap.samples,
-                cfg.bootstrap.seed,
-            )
-    return gate.judge(cfg, head, base_metrics, deltas), base_metrics is not None
+    deltas, note = None, None
+    # Only the main metric's comparison needs the base's rows: don't fetch them otherwise.
+    if cfg.main_metric in cfg.rules and cfg.main_metric in head and cfg.main_metric in base_metrics:
+        deltas, note = _main_deltas(cfg, commit, f"{predictions}/{cfg.model}.parquet", timeout)
+    verdict = gate.judge(cfg, head, base_metrics, deltas)
+    verdict.notes += [note] if note else []
+    return verdict, commit
