@@ -20,7 +20,6 @@ BASE ?= main
 IMAGE_URL ?= .
 BRANCH ?=
 PLOTS_FOLDER ?= local
-SHA ?=
 PR ?=
 IMAGE ?= ghcr.io/$(shell git config --get remote.origin.url 2>/dev/null | sed -E 's#.*[:/]([^/]+/[^/.]+)(\.git)?$$#\1#' | tr A-Z a-z)
 S3_URL ?=
@@ -73,13 +72,12 @@ test: $(SETUP) ## Run the whole test suite, end-to-end tests included
 test-fast: $(SETUP) ## Unit tests only (skips the slow end-to-end runs)
 	pytest -m "not slow" $(PYTEST_ARGS)
 
-lint: $(SETUP) ## ruff lint and format check; workflows: schema and security audit
+lint: $(SETUP) ## ruff, workflows (schema, security audit), params.yaml in sync with conf/
 	ruff check .
 	ruff format --check .
 	check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yaml
 	zizmor --offline --persona auditor .github/workflows
 	shipyard check-params
-	shipyard check-lock
 
 format: $(SETUP) ## Apply ruff's formatting and fixes
 	ruff format .
@@ -121,8 +119,8 @@ comment: ## Post report/report.md on pull request PR as one comment, updated in 
 	@test -n "$(PR)" || { echo "set PR=<pull request number>"; exit 2; }
 	cml comment update --target=pr/$(PR) --watermark-title=shipyard report/report.md
 
-commit-status: $(SETUP) ## Post report/gate.json's verdict on commit SHA (GITHUB_TOKEN, GITHUB_REPOSITORY)
-	shipyard commit-status --sha "$(SHA)" $(if $(RUN_URL),--url "$(RUN_URL)")
+commit-status: $(SETUP) ## Post report/gate.json's verdict on HEAD (GITHUB_TOKEN, GITHUB_REPOSITORY)
+	shipyard commit-status --sha "$$(git rev-parse HEAD)" $(if $(RUN_URL),--url "$(RUN_URL)")
 
 release-plan: $(SETUP) ## Is the bundle's model version new to the registry? (nothing to ship if not)
 	shipyard release-plan
@@ -133,14 +131,18 @@ release-local: $(SETUP) ## The release up to pushing: dvc status clean, bento bu
 	shipyard smoke --bento $(BENTO)
 
 image: $(SETUP) ## Containerize the bento as IMAGE:<model version> and IMAGE:<commit> (needs Docker)
-	bentoml containerize $(BENTO) -t $(IMAGE):$$(shipyard model-version) -t $(IMAGE):$$(git rev-parse --short HEAD)
+	v=$$(shipyard model-version) && bentoml containerize $(BENTO) \
+		-t $(IMAGE):$$v -t $(IMAGE):$$(git rev-parse --short HEAD)
 	docker push --all-tags $(IMAGE)
 
-register: $(SETUP) ## Record this model version in the git-tag model registry (GTO)
-	gto register shipyard --push --message "$$(shipyard model-version)"
+register: $(SETUP) ## Record this commit's model version in the git-tag model registry (GTO), once
+	@# A retried release (the last one failed before promotion) finds HEAD registered.
+	v=$$(shipyard model-version) && if [ -n "$$(git tag --points-at HEAD 'shipyard@v*')" ]; \
+		then echo "register: HEAD is already registered"; \
+		else gto register shipyard --push --message "$$v"; fi
 
 promote: $(SETUP) ## Assign the registered version to stage prod (after a successful deploy)
-	gto assign shipyard --stage prod --push
+	v=$$(shipyard model-version) && gto assign shipyard --stage prod --push --message "$$v"
 
 deploy: export KUBECONFIG := $(if $(KUBECONFIG_DATA),$(CURDIR)/build/kubeconfig,$(KUBECONFIG))
 deploy: $(SETUP) ## Apply deploy/ with IMAGE:<model version> in one step, smoke-test DEPLOY_URL, roll back on failure
@@ -150,8 +152,9 @@ deploy: $(SETUP) ## Apply deploy/ with IMAGE:<model version> in one step, smoke-
 	@mkdir -p build/deploy
 	@# A workflow hands the cluster's kubeconfig over as content (KUBECONFIG_DATA, a secret).
 	@$(if $(KUBECONFIG_DATA),umask 077 && printf '%s' "$$KUBECONFIG_DATA" > build/kubeconfig)
-	printf 'resources: [../../deploy]\nimages:\n  - {name: shipyard, newName: "%s", newTag: "%s"}\n' \
-		"$(IMAGE)" "$$(shipyard model-version)" > build/deploy/kustomization.yaml
+	v=$$(shipyard model-version) && printf \
+		'resources: [../../deploy]\nimages:\n  - {name: shipyard, newName: "%s", newTag: "%s"}\n' \
+		"$(IMAGE)" "$$v" > build/deploy/kustomization.yaml
 	kubectl apply -k build/deploy
 	kubectl rollout status deployment/shipyard --timeout=300s \
 		&& shipyard smoke --url $(DEPLOY_URL) \

@@ -132,10 +132,23 @@ def test_record_commits_only_what_the_reproduction_changed(repo):
 
 
 @pytest.mark.slow
-def test_release_plan_ships_only_a_new_model_version(repo):
-    card = json.loads((repo / "models/bundle/card.json").read_text())
+def test_release_plan_ships_a_model_version_until_it_is_in_prod(repo):
+    version = json.loads((repo / "models/bundle/card.json").read_text())["version"]
     first = run(["shipyard", "release-plan"], cwd=repo).stdout
-    assert f"release: model version {card['version']} is new; none registered" in first
-    run(["gto", "register", "shipyard", "--message", card["version"]], cwd=repo)
+    assert f"release: model version {version} is new; prod is empty" in first
+    # Registered, but the deploy failed before promotion: the next run tries again.
+    run(["gto", "register", "shipyard", "--message", version], cwd=repo)
+    assert "release-plan: release:" in run(["shipyard", "release-plan"], cwd=repo).stdout
+    run(["gto", "assign", "shipyard", "--stage", "prod", "--message", version], cwd=repo)
     again = run(["shipyard", "release-plan"], cwd=repo).stdout
-    assert "nothing to release" in again and "shipyard@v0.0.1" in again
+    assert f"nothing to release: model version {version} is already in prod" in again
+    assert "shipyard#prod#1" in again
+    (repo / "models/bundle/card.json").unlink()  # an incomplete pull: one line, no traceback
+    failed = run(["shipyard", "release-plan"], cwd=repo, check=False)
+    assert failed.returncode == 1 and "no model card in models/bundle" in failed.stderr
+    assert "Traceback" not in failed.stderr
+
+def test_a_folder_of_dvc_added_tables_is_data_not_code():
+    outs = [*OUTS, Out("data/sources/big.csv", cached=True)]  # `dvc add`-ed, not pulled
+    status = {"ingest": [{"changed deps": {"data/sources": "modified"}}]}
+    assert problems(status, outs) == {}

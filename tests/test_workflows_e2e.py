@@ -104,8 +104,8 @@ class Loop:
             WORKFLOWS / "pr.yaml",
             "report",
             self.github_pr(number, branch, sha, head_repo),
-            self.variables,
-            {} if fork else self.secrets,  # a fork's pull request gets no secrets
+            {} if fork else self.variables,  # a fork's pull request: no variables,
+            {} if fork else self.secrets,  # no secrets
         )
 
     def release(self) -> Job:
@@ -114,6 +114,18 @@ class Loop:
         return self.runner.run_job(
             WORKFLOWS / "release.yaml",
             "release",
+            {**github, "sha": sha},
+            self.variables,
+            self.secrets,
+        )
+
+    def main_cache(self) -> Job:
+        """ci.yaml's job that saves main's DVC cache for pull requests to restore."""
+        sha = git(self.origin, "rev-parse", "main")
+        github = {**self.github_common(), "event_name": "push", "ref": "refs/heads/main"}
+        return self.runner.run_job(
+            WORKFLOWS / "ci.yaml",
+            "dvc-cache",
             {**github, "sha": sha},
             self.variables,
             self.secrets,
@@ -198,6 +210,8 @@ def loop(reproduced, s3_remote, tmp_path_factory) -> Iterator[Loop]:
         },
     )
     loop.runner.home.mkdir()
+    cached = loop.main_cache()
+    assert cached.ran and cached.failed == [], cached.output_of("")[-3000:]
     yield loop
     server.shutdown()
     pid = shim / "served.pid"
@@ -299,7 +313,9 @@ def test_rerun_on_the_recorded_branch_executes_nothing(loop, pull_request):
     assert "No stage executed" in (loop.shim / "comments" / "pr-1.md").read_text()
     assert "already committed" in job.output_of("Commit dvc.lock")
     assert git(loop.origin, "rev-parse", "smaller-dropout") == head  # no new commit
-    assert len(StatusAPI.posted) == posted  # no bot commit, so no status to post
+    path, body, _ = StatusAPI.posted[-1]  # the verdict, on the head as it is
+    assert len(StatusAPI.posted) == posted + 1
+    assert path.endswith(f"/statuses/{head}") and body["state"] == "success"
 
 
 def test_fork_pull_request_reports_without_secrets(loop, pull_request):
@@ -320,6 +336,15 @@ def test_fork_pull_request_reports_without_secrets(loop, pull_request):
     assert "PNG in the `report` artifact" in job.summary
     assert any((loop.runner.home / "artifacts/report").glob("*.png"))
     assert git(loop.origin, "for-each-ref", "refs/heads") == branches  # pushed nothing
+    # main's cache (ci.yaml) gave it main's run cache: only what the change touches ran
+    repro = json.loads((loop.runner.home / "workspace/report/repro.json").read_text())
+    assert [s["name"] for s in repro["stages"] if s["status"] == "ran"] == [
+        "train",
+        "evaluate",
+        "package",
+    ]
+    assert "paired bootstrap):" in job.summary  # and the base's predictions for the gate
+    assert "paired bootstrap skipped" not in job.summary
     assert sorted(p.name for p in (loop.shim / "comments").iterdir()) == comments
 
 

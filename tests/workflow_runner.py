@@ -190,8 +190,9 @@ class Runner:
                 )
             job.steps.append(Step(name, result[0], result[1]))
             failed = failed or result[0] == "failure"
-        for folder, key in post:  # actions/cache's post step
-            self._save_cache(workspace / folder, key)
+        if not failed:  # actions/cache's post step saves only after a successful job
+            for folder, key in post:
+                self._save_cache(workspace / folder, key, github["ref"])
         job.summary = summary.read_text()
         return job
 
@@ -268,7 +269,7 @@ class Runner:
             subprocess.run([*git, "checkout", "-q", ref], cwd=workspace, check=True, env=self.env)
             return "success", f"checked out {ref}"
         if name == "actions/cache":
-            return "success", self._restore_cache(workspace, with_, post)
+            return "success", self._restore_cache(workspace, with_, post, github)
         if name == "actions/upload-artifact":
             dest = self.home / "artifacts" / with_["name"]
             shutil.copytree(workspace / with_["path"], dest, dirs_exist_ok=True)
@@ -278,25 +279,32 @@ class Runner:
         raise AssertionError(f"no emulation for {action}: add one to tests/workflow_runner.py")
 
     def _restore_cache(
-        self, workspace: Path, with_: dict[str, str], post: list[tuple[Path, str]]
+        self,
+        workspace: Path,
+        with_: dict[str, str],
+        post: list[tuple[Path, str]],
+        github: dict[str, Any],
     ) -> str:
-        store = self.home / "caches"
+        """GitHub's scoping: a run sees caches saved on its own ref and on its base branch
+        (a pull request's) or the default branch, never another pull request's."""
         key, path = with_["key"], with_["path"]
-        restored = (
-            p for prefix in with_.get("restore-keys", "").split() for p in store.glob(f"{prefix}*")
-        )
-        newest_first = sorted(restored, key=lambda p: p.stat().st_mtime, reverse=True)
-        candidates = [store / key, *newest_first]
-        hit = next((c for c in candidates if c.exists()), None)
+        scopes = [github["ref"], f"refs/heads/{github.get('base_ref') or 'main'}"]
+        stores = [self.home / "caches" / scope.replace("/", "_") for scope in scopes]
+        hit = next((store / key for store in stores if (store / key).exists()), None)
+        if hit is None:
+            prefixes = with_.get("restore-keys", "").split()
+            partial = [p for store in stores for x in prefixes for p in store.glob(f"{x}*")]
+            hit = max(partial, key=lambda p: p.stat().st_mtime, default=None)
         if hit is not None:
             shutil.copytree(hit, workspace / path, dirs_exist_ok=True)
-        if hit != store / key:
+        if hit is None or hit.name != key:
             post.append((Path(path), key))
-        return f"cache {key}: {'restored ' + hit.name if hit else 'miss'}"
+        return f"cache {key}: {'restored from ' + hit.parent.name if hit else 'miss'}"
 
-    def _save_cache(self, folder: Path, key: str) -> None:
+    def _save_cache(self, folder: Path, key: str, ref: str) -> None:
         if folder.exists():
-            shutil.copytree(folder, self.home / "caches" / key, dirs_exist_ok=True)
+            dest = self.home / "caches" / ref.replace("/", "_") / key
+            shutil.copytree(folder, dest, dirs_exist_ok=True)
 
 
 def venv_make_flags() -> str:

@@ -223,7 +223,11 @@ def _release_plan(args: argparse.Namespace) -> None:
     from shipyard.gitops.git import set_output
     from shipyard.gitops.registry import plan
 
-    needed, why = plan(args.name, read_card(args.bundle)["version"])
+    try:
+        version = read_card(args.bundle)["version"]
+    except (OSError, KeyError, ValueError) as err:
+        sys.exit(f"release-plan: no model card in {args.bundle} ({err}): was it pulled?")
+    needed, why = plan(args.name, version)
     set_output(release=str(needed).lower())
     print(f"release-plan: {'release' if needed else 'nothing to release'}: {why}")
 

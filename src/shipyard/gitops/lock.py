@@ -24,8 +24,16 @@ def _produced(path: str, outs: list[Out]) -> Out | None:
     return None
 
 
+def _holds_cached(path: str, outs: list[Out]) -> bool:
+    """A folder dependency with cached outputs inside (`dvc add`-ed tables under
+    data/sources): its hash depends on what was pulled, so it is data, not code."""
+    prefix = path.rstrip("/") + "/"
+    return any(out.cached and out.path.startswith(prefix) for out in outs)
+
+
 def problems(status: dict[str, list[Any]], outs: list[Out]) -> dict[str, list[str]]:
-    """Per stage, what the lock does not describe. `status` is `dvc status --json`."""
+    """Per stage, what the lock does not describe. `status` is `dvc status --json`;
+    `outs` are every stage's outputs and every `dvc add`-ed file."""
     found: dict[str, list[str]] = {}
     for stage, entries in status.items():
         lines: list[str] = []
@@ -38,7 +46,8 @@ def problems(status: dict[str, list[Any]], outs: list[Out]) -> dict[str, list[st
             for path, state in entry.get("changed deps", {}).items():
                 if isinstance(state, dict):  # a params file: {key: new|modified|deleted}
                     lines += [f"param {key} {how}" for key, how in state.items()]
-                elif _produced(path, outs) is None:  # code or source data, tracked by git
+                elif _produced(path, outs) is None and not _holds_cached(path, outs):
+                    # code, or source data git tracks
                     lines.append(f"{path} {state}")
             for path, state in entry.get("changed outs", {}).items():
                 out = _produced(path, outs)
