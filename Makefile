@@ -176,13 +176,13 @@ serve-bento: $(SETUP) ## Serve a built bento by tag (BENTO=shipyard:latest) on l
 		--host 127.0.0.1 --port $(PORT)
 
 bench-pipeline: $(SETUP) ## Time full and no-op dvc repro; list stages a model.* change reruns
-	python benchmarks/pipeline.py
+	python -m benchmarks.pipeline
 
 bench-scale: $(SETUP) ## Wall time and peak memory per stage at 10k, 100k and 1M rows
-	python benchmarks/scale.py
+	python -m benchmarks.scale
 
 bench-serving: $(SETUP) ## req/s and p50/p99 of /predict vs a no-op BentoML service and in-process
-	python benchmarks/serving.py
+	python -m benchmarks.serving
 
 clean: ## Remove the venv and pipeline outputs in the workspace (the DVC cache stays)
 	rm -rf $(VENV) data/raw data/features data/predictions models/mlp models/bundle models/*.skops

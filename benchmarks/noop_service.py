@@ -11,7 +11,7 @@ from typing import Any
 
 import bentoml
 
-from shipyard.serving import bentoml_fixes
+from shipyard.workarounds import bentoml_fixes
 
 bentoml_fixes.apply()
 

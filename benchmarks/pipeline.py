@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from shipyard.sandbox import copy_project
+from tests.sandbox import copy_project
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,20 +1,18 @@
-"""Shared fixtures. Every test runs with DVC, BentoML, git and caches pointed into a temp dir,
-so a test run leaves nothing outside its temp dirs."""
+"""Shared fixtures (what tests share besides fixtures is in tests/helpers.py). Every test
+runs with DVC, BentoML, git and caches pointed into a temp dir, so a test run leaves
+nothing outside its temp dirs."""
 
 from __future__ import annotations
 
 import os
-import re
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-STAGES = ["ingest", "validate", "featurize", "train", "baseline", "evaluate", "package"]
+from tests.helpers import make_project, ran, run
+
 BIN = Path(sys.executable).parent
 
 
@@ -47,88 +45,17 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory):
             os.environ[key] = value
 
 
-def standard_features(val_size: float = 0.2, test_size: float = 0.2):
-    """conf/features/standard.yaml itself, with a split for small test tables."""
-    from omegaconf import OmegaConf
-
-    from shipyard.config import FeaturesConfig, validated
-
-    node = OmegaConf.load(ROOT / "conf/features/standard.yaml")
-    node.split = {"val_size": val_size, "test_size": test_size}
-    return validated(FeaturesConfig, node, "standard.yaml")
-
-
-def data_config(**fields: Any):
-    """A DataConfig for small in-memory tables: a classification toy unless told otherwise."""
-    from shipyard.config import DataChecks, DataConfig
-
-    defaults: dict[str, Any] = dict(
-        name="toy",
-        task="classification",
-        source={},
-        target="target",
-        labels=["no", "yes"],
-        numeric_features=["a", "b"],
-        checks=DataChecks(min_rows=1, min_rows_per_class=1),
-    )
-    return DataConfig(**{**defaults, **fields})
-
-
-def run(cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    """A command as a user would type it; output kept for assertions and failure messages."""
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
-    if check and proc.returncode != 0:
-        raise AssertionError(
-            f"{' '.join(cmd)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-        )
-    return proc
-
-
-def make_project(dest: Path, overrides: tuple[str, ...] = ()) -> Path:
-    """The project as a fresh one-commit git repository, on the debug config."""
-    from shipyard.sandbox import copy_project
-
-    return copy_project(ROOT, dest, overrides, debug=True)
-
-
-@dataclass
-class S3Server:
-    """A real S3 server on loopback."""
-
-    endpoint: str
-    key: str
-    secret: str
-
-    def __call__(self, repo: Path) -> None:
-        """Make it the repo's default DVC remote (`s3`), credentials in .dvc/config.local,
-        as a user would keep them out of git."""
-        from tests.servers import BUCKET
-
-        url = f"s3://{BUCKET}/dvcstore"
-        run(["dvc", "remote", "add", "--local", "-f", "-d", "s3", url], cwd=repo)
-        for option, value in (
-            ("endpointurl", self.endpoint),
-            ("access_key_id", self.key),
-            ("secret_access_key", self.secret),
-        ):
-            run(["dvc", "remote", "modify", "--local", "s3", option, value], cwd=repo)
-
-
 @pytest.fixture(scope="session")
 def s3_remote(tmp_path_factory):
     """A real loopback S3 server; call it with a repo to make it that repo's remote."""
     from tests import servers
+    from tests.servers import S3Server
 
     key, secret = "shipyard-key", "shipyard-secret"
     proc, endpoint = servers.serve_s3(tmp_path_factory.mktemp("s3"), key, secret)
     yield S3Server(endpoint, key, secret)
     proc.terminate()
     proc.wait(timeout=10)
-
-
-def ran(output: str) -> list[str]:
-    """The stages a dvc command ran, in order."""
-    return re.findall(r"Running stage '(\w+)'", output)
 
 
 @dataclass

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import socket
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from shipyard.serving.run import bentoml_serve, free_port, wait_until
 
-__all__ = ["BUCKET", "bentoml_serve", "serve_s3"]
+__all__ = ["BUCKET", "S3Server", "bentoml_serve", "serve_s3"]
 
 BUCKET = "shipyard-test"
 
@@ -40,3 +41,28 @@ def serve_s3(root: Path, key: str, secret: str) -> tuple[subprocess.Popen, str]:
     )
     wait_until(lambda: listening(port), proc, "rclone serve s3", timeout=20)
     return proc, f"http://127.0.0.1:{port}"
+
+
+@dataclass
+class S3Server:
+    """A real S3 server on loopback."""
+
+    endpoint: str
+    key: str
+    secret: str
+
+    def __call__(self, repo: Path) -> None:
+        """Make it the repo's default DVC remote (`s3`), credentials in .dvc/config.local,
+        as a user would keep them out of git."""
+        url = f"s3://{BUCKET}/dvcstore"
+        _run(["dvc", "remote", "add", "--local", "-f", "-d", "s3", url], cwd=repo)
+        for option, value in (
+            ("endpointurl", self.endpoint),
+            ("access_key_id", self.key),
+            ("secret_access_key", self.secret),
+        ):
+            _run(["dvc", "remote", "modify", "--local", "s3", option, value], cwd=repo)
+
+
+def _run(cmd: list[str], cwd: Path) -> None:
+    subprocess.run(cmd, cwd=cwd, check=True, capture_output=True, text=True)

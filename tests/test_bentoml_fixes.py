@@ -2,7 +2,7 @@ import asyncio
 
 from bentoml._internal.server.http.traffic import TimeoutMiddleware
 
-from shipyard.serving import bentoml_fixes
+from shipyard.workarounds import bentoml_fixes
 
 
 def test_fix_targets_the_installed_bentoml():

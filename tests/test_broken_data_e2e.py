@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import STAGES, make_project, ran, run
+from tests.helpers import STAGES, make_project, ran, run
 
 pytestmark = pytest.mark.slow
 

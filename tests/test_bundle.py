@@ -4,9 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shipyard import bundle, features, sklearn_io
-from shipyard.models import mlp
-from tests.conftest import data_config, standard_features
+from shipyard.pipeline import bundle, features, mlp, sklearn_io
+from tests.helpers import data_config, standard_features
 
 DATA = data_config(labels=["a", "b", "c"], numeric_features=["x", "y"])
 FEATS = standard_features()

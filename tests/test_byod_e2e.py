@@ -4,20 +4,16 @@ an ID column) and `-S data=diabetes` (regression), each served by a real `bentom
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
 
-from tests.conftest import STAGES, make_project, ran, run
+from tests.helpers import MAKE, STAGES, load_test_rows, make_project, predict, ran, run
 from tests.servers import bentoml_serve
-from tests.test_service_e2e import load_test_rows, predict
 
 pytestmark = pytest.mark.slow
-
-MAKE = ["make", "SETUP=", f"VENV={Path(sys.executable).parent.parent}"]
 
 
 def exp_run(repo: Path, data: str) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import STAGES, run
+from tests.helpers import STAGES, run
 
 pytestmark = pytest.mark.slow
 

@@ -3,8 +3,8 @@ from pathlib import Path
 import pytest
 from hydra.errors import ConfigCompositionException
 
-from shipyard import params
 from shipyard.config import ConfigError, ModelConfig, load_params, load_section
+from shipyard.gitops import params
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -91,7 +91,7 @@ def test_csv_example_declares_categories_nulls_and_an_id(tmp_path):
     ],
 )
 def test_inconsistent_data_config_is_refused(fields, message):
-    from tests.conftest import data_config
+    from tests.helpers import data_config
 
     with pytest.raises(ConfigError, match=message):
         data_config(**fields)

@@ -6,7 +6,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, OrdinalEncoder, StandardScaler
 
-from shipyard.fast_transform import compile_featurizer
+from shipyard.workarounds.fast_transform import compile_featurizer
 
 NUMERIC = list("abcde")
 

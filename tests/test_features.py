@@ -2,8 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shipyard import features
-from tests.conftest import data_config, standard_features
+from shipyard.pipeline import feature_files, features
+from tests.helpers import data_config, standard_features
 
 DATA = data_config()
 MIXED = data_config(numeric_features=["a"], categorical_features=["color"], nullable=["color"])
@@ -25,7 +25,7 @@ def fitted(parts: dict[str, pd.DataFrame], data=DATA):
 
 def test_split_is_disjoint_complete_stratified_and_seeded(table):
     parts = features.split(table, DATA, CFG, seed=3)
-    ids = [set(p[features.ROW_ID]) for p in parts.values()]
+    ids = [set(p[feature_files.ROW_ID]) for p in parts.values()]
     assert set.union(*ids) == set(range(500))
     assert sum(len(i) for i in ids) == 500
     assert len(parts["test"]) == 100 and len(parts["val"]) == 100
@@ -40,7 +40,9 @@ def test_regression_split_and_float_targets(table):
     table = table.assign(target=np.linspace(0, 100, 500))
     parts = features.split(table, REGRESSION, CFG, seed=3)
     assert sum(len(p) for p in parts.values()) == 500
-    _, y = features.arrays(features.transform(parts["test"], fitted(parts, REGRESSION), REGRESSION))
+    _, y = feature_files.arrays(
+        features.transform(parts["test"], fitted(parts, REGRESSION), REGRESSION)
+    )
     assert y.dtype == np.float32 and set(y) <= set(np.linspace(0, 100, 500).astype(np.float32))
 
 
@@ -50,7 +52,12 @@ def test_featurizer_is_fit_on_train_only(table):
     scaler = featurizer.named_transformers_["numeric"]["scale"]
     np.testing.assert_allclose(scaler.mean_, parts["train"][["a", "b"]].mean().to_numpy())
     out = features.transform(parts["train"], featurizer, DATA)
-    assert list(out.columns) == [features.ROW_ID, features.LABEL, "numeric__a", "numeric__b"]
+    assert list(out.columns) == [
+        feature_files.ROW_ID,
+        feature_files.LABEL,
+        "numeric__a",
+        "numeric__b",
+    ]
     assert out["numeric__a"].dtype == np.float32
     np.testing.assert_allclose(out[["numeric__a", "numeric__b"]].mean(), 0, atol=1e-5)
 
@@ -112,7 +119,7 @@ def test_labels_encode_to_their_index_in_config():
 
 def test_arrays_are_writable_copies(table):
     parts = features.split(table, DATA, CFG, seed=3)
-    x, y = features.arrays(features.transform(parts["test"], fitted(parts), DATA))
+    x, y = feature_files.arrays(features.transform(parts["test"], fitted(parts), DATA))
     assert x.shape == (100, 2) and x.flags.writeable and y.dtype == np.int64
 
 

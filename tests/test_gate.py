@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from shipyard.config import BootstrapConfig, ConfigError, GateConfig, MetricRule
-from shipyard.evaluation import accuracy
-from shipyard.gate import judge, paired_bootstrap
+from shipyard.gitops.gate import judge, paired_bootstrap
+from shipyard.pipeline.evaluation import accuracy
 
 
 def config(**rules: MetricRule) -> GateConfig:
@@ -88,7 +88,7 @@ def test_bad_direction_is_a_config_error():
 
 
 def test_rmse_gate_fails_a_rise_beyond_noise_and_passes_a_fall():
-    from shipyard.evaluation import rmse
+    from shipyard.pipeline.evaluation import rmse
 
     rng = np.random.default_rng(0)
     truth = rng.normal(100, 20, 300)

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shipyard import revisions
-from tests.conftest import S3Server, ran, run
-from tests.test_gitops_e2e import GATE
+from shipyard.gitops import revisions
+from tests.helpers import GATE, ran, run
+from tests.servers import S3Server
 
 PREDICTIONS = "data/predictions/mlp.parquet"
 # The tolerance on accuracy too: without base predictions, accuracy falls back to it

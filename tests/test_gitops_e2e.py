@@ -6,27 +6,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ran, run
+from tests.helpers import GATE, MAKE, ran, run
 
 pytestmark = pytest.mark.slow
-
-MAKE = ["make", "--no-print-directory", "SETUP=", f"VENV={Path(sys.executable).parent.parent}"]
-# The debug model trains for three epochs: relax the limits so that the comparison with
-# the base (the main metric's paired bootstrap) is what decides.
-GATE = [
-    "gate.rules.accuracy.limit=0.3",
-    "gate.rules.f1_macro.limit=0.3",
-    "gate.rules.roc_auc.limit=0.5",
-    "gate.rules.log_loss.limit=3.0",
-    "gate.rules.f1_macro.tolerance=0.2",
-    "gate.rules.roc_auc.tolerance=0.2",
-    "gate.rules.log_loss.tolerance=2.0",
-]
 
 
 def on_branch(repo: Path, branch: str, change: str) -> None:

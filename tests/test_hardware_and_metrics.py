@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from shipyard.evaluation import metrics, one_vs_rest
-from shipyard.hardware import pick_precision, resolve_precision
+from shipyard.pipeline.evaluation import metrics, one_vs_rest
+from shipyard.pipeline.hardware import pick_precision, resolve_precision
 
 
 @pytest.mark.parametrize(
@@ -46,7 +46,7 @@ def test_one_vs_rest_flattens_rows_by_class():
 def test_predictions_frame_keeps_row_ids_and_names_classes():
     import pandas as pd
 
-    from shipyard.evaluation import predictions_frame
+    from shipyard.pipeline.evaluation import predictions_frame
 
     frame = predictions_frame(
         pd.Series([7, 3], index=[10, 11]),
@@ -74,7 +74,7 @@ def test_regression_metrics_match_scikit_learn():
 def test_regression_predictions_frame_round_trips_to_scores():
     import pandas as pd
 
-    from shipyard.evaluation import predictions_frame, scores
+    from shipyard.pipeline.evaluation import predictions_frame, scores
 
     frame = predictions_frame(pd.Series([4, 9]), np.array([1.5, 2.0]), np.array([1.0, 2.5]), None)
     assert list(frame.columns) == ["row_id", "label", "predicted"]
@@ -82,7 +82,7 @@ def test_regression_predictions_frame_round_trips_to_scores():
 
 
 def test_plot_sample_is_all_rows_or_a_seeded_subset():
-    from shipyard.evaluation import plot_sample
+    from shipyard.pipeline.evaluation import plot_sample
 
     assert plot_sample(10, 50, 0).tolist() == list(range(10))
     sample = plot_sample(100_000, 500, 3)

@@ -4,14 +4,16 @@ import textwrap
 
 import dvclive.lightning
 
-from shipyard.live_logger import SYNC_POINTS, LiveLogger, called_from_sync_point
+from shipyard.workarounds.live_logger import SYNC_POINTS, LiveLogger, called_from_sync_point
 
 
 def test_sync_points_are_the_ones_dvclive_looks_for():
     tree = ast.parse(textwrap.dedent(inspect.getsource(dvclive.lightning._should_sync)))
     tuples = [node for node in ast.walk(tree) if isinstance(node, ast.Tuple)]
     names = {elt.value for node in tuples for elt in node.elts if isinstance(elt, ast.Constant)}
-    assert names == SYNC_POINTS, "dvclive changed _should_sync: update shipyard.live_logger"
+    assert names == SYNC_POINTS, (
+        "dvclive changed _should_sync: update shipyard.workarounds.live_logger"
+    )
 
 
 def test_called_from_sync_point_sees_the_caller_chain():

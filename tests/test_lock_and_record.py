@@ -10,7 +10,7 @@ import pytest
 
 from shipyard.gitops.lock import Out, problems
 from shipyard.gitops.repro import stages_from
-from tests.conftest import run
+from tests.helpers import run
 
 OUTS = [
     Out("data/raw/dataset.parquet", cached=True),
@@ -147,6 +147,7 @@ def test_release_plan_ships_a_model_version_until_it_is_in_prod(repo):
     failed = run(["shipyard", "release-plan"], cwd=repo, check=False)
     assert failed.returncode == 1 and "no model card in models/bundle" in failed.stderr
     assert "Traceback" not in failed.stderr
+
 
 def test_a_folder_of_dvc_added_tables_is_data_not_code():
     outs = [*OUTS, Out("data/sources/big.csv", cached=True)]  # `dvc add`-ed, not pulled

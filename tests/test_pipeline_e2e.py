@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import STAGES, ran, run
+from tests.helpers import STAGES, ran, run
 
 pytestmark = pytest.mark.slow
 

@@ -4,16 +4,13 @@ dvc.lock, and otherwise builds, serves and smoke-tests the bento."""
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run
+from tests.helpers import MAKE, run
 
 pytestmark = pytest.mark.slow
-
-MAKE = ["make", "--no-print-directory", "SETUP=", f"VENV={Path(sys.executable).parent.parent}"]
 
 
 @pytest.fixture

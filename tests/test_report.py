@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from shipyard.gate import Check, Verdict
-from shipyard.report import NO_STAGE_RAN, Changes, direction_word, read_repro_log, render
+from shipyard.gitops.gate import Check, Verdict
+from shipyard.gitops.report import NO_STAGE_RAN, Changes, direction_word, read_repro_log, render
 
 
 def test_direction_follows_the_metric():

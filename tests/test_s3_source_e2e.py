@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 import s3fs
 
-from shipyard import params
-from tests.conftest import make_project, ran, run
+from shipyard.gitops import params
+from tests.helpers import make_project, ran, run
 from tests.servers import BUCKET
 
 pytestmark = pytest.mark.slow

@@ -5,22 +5,18 @@ from __future__ import annotations
 import http.client
 import json
 import shutil
-import sys
 import time
 from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
-import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import run
+from tests.helpers import MAKE, load_test_rows, predict, run
 from tests.servers import bentoml_serve
 
 pytestmark = pytest.mark.slow
-
-MAKE = ["make", "SETUP=", f"VENV={Path(sys.executable).parent.parent}"]
 
 
 @pytest.fixture(scope="module")
@@ -42,25 +38,6 @@ def server(bento, project, tmp_path_factory):
     env = {"SHIPYARD_PREDICTION_LOG": str(logs / "predictions.jsonl")}
     with bentoml_serve(bento, project, env, logs / "server.log") as url:
         yield url, logs / "predictions.jsonl"
-
-
-def load_test_rows(project: Path) -> tuple[list[dict], list]:
-    """Every test-set row as it is in the raw table (every column but the target; null
-    for missing values) and what evaluate predicted for it: a label, or a value."""
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    raw = pd.read_parquet(project / "data/raw/dataset.parquet")
-    predictions = pd.read_parquet(project / "data/predictions/mlp.parquet")
-    rows = raw.loc[predictions["row_id"]].drop(columns=params["data"]["target"])
-    rows = rows.astype(object).where(rows.notna(), None)
-    labels = params["data"]["labels"]
-    expected = (
-        [labels[i] for i in predictions["predicted"]] if labels else list(predictions["predicted"])
-    )
-    return rows.to_dict("records"), expected
-
-
-def predict(url: str, rows: list[dict], **kwargs) -> httpx.Response:
-    return httpx.post(f"{url}/predict", json={"rows": rows}, timeout=30, **kwargs)
 
 
 def test_served_bento_predicts_exactly_what_evaluate_saved(server, project):

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from shipyard.serving.schema import answer, row_model
-from tests.conftest import data_config, standard_features
+from tests.helpers import data_config, standard_features
 
 CHECK = """
 import json
@@ -25,8 +25,7 @@ def test_declared_media_type_is_what_bentoml_computes(tmp_path):
     # A minimal bundle: the service module reads its schema at import.
     import pandas as pd
 
-    from shipyard import bundle, features, sklearn_io
-    from shipyard.models import mlp
+    from shipyard.pipeline import bundle, features, mlp, sklearn_io
 
     mlp.save(mlp.MLP(mlp.Architecture(2, [4], 2, 0.0)), tmp_path / "m")
     schema = {"task": "classification", "features": ["a", "b"], "target": "y", "labels": [0, 1]}

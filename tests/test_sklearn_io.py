@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shipyard import sklearn_io
-from tests.conftest import ROOT, data_config, standard_features
+from shipyard.pipeline import sklearn_io
+from tests.helpers import ROOT, data_config, standard_features
 
 NAMES = ("featurizer", "logreg", "extras")
 
@@ -36,7 +36,7 @@ def fitted() -> dict[str, Any]:
     a skops file that depend on the process (hash order, uuid names)."""
     from sklearn.linear_model import LogisticRegression
 
-    from shipyard import features
+    from shipyard.pipeline import features
 
     data = data_config(labels=[0, 1, 2], numeric_features=["x", "y"], categorical_features=["kind"])
     rows = raw_rows()

@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from shipyard.data import sources
+from shipyard.pipeline import sources
 
 ARGS = dict(
     n_rows=400,

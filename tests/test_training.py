@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from shipyard.config import ModelConfig, TrainerConfig
-from shipyard.training import LAST, fit
+from shipyard.pipeline.training import LAST, fit
 
 MODEL = ModelConfig(
     name="mlp", hidden_sizes=[16], dropout=0.1, lr=0.01, weight_decay=0.0, batch_size=32
@@ -71,7 +71,7 @@ def test_regressor_learns_in_the_targets_units(tmp_path):
     x = rng.normal(size=(400, 3)).astype(np.float32)
     y = (200 + 40 * x[:, 0] - 25 * x[:, 1]).astype(np.float32)  # far from zero mean, unit std
     fitted = fit((x[:300], y[:300]), (x[300:], y[300:]), 0, MODEL, trainer(30), 1, tmp_path)
-    from shipyard.models.mlp import predict
+    from shipyard.pipeline.mlp import predict
 
     predicted = predict(fitted.net, x[300:])
     assert predicted.shape == (100,)

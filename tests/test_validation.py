@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 
 from shipyard.config import DataChecks
-from shipyard.validation import validate
-from tests.conftest import data_config
+from shipyard.pipeline.validation import validate
+from tests.helpers import data_config
 
 CFG = data_config(
     labels=[0, 1, 2],
@@ -13,7 +13,9 @@ CFG = data_config(
     drop=["id"],
     nullable=["k"],
     ranges={"b": [-10, 10]},
-    checks=DataChecks(min_rows=10, min_rows_per_class=3, imbalance_warning_ratio=5),
+    checks=DataChecks(
+        min_rows=10, min_rows_per_class=3, max_duplicate_rows=0, imbalance_warning_ratio=5
+    ),
 )
 
 

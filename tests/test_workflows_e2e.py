@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from shipyard.serving.run import free_port
-from tests.conftest import ROOT, run
+from tests.helpers import GATE, ROOT, run
 from tests.servers import BUCKET
 from tests.workflow_runner import Job, Runner, venv_make_flags
 
@@ -33,16 +33,6 @@ pytestmark = pytest.mark.slow
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 REPOSITORY = "acme/shipyard"
-# The debug model trains for a few epochs: relax the limits so a sound change passes.
-GATE = [
-    "gate.rules.accuracy.limit=0.3",
-    "gate.rules.f1_macro.limit=0.3",
-    "gate.rules.roc_auc.limit=0.5",
-    "gate.rules.log_loss.limit=3.0",
-    "gate.rules.f1_macro.tolerance=0.2",
-    "gate.rules.roc_auc.tolerance=0.2",
-    "gate.rules.log_loss.tolerance=2.0",
-]
 BOT = "github-actions[bot]"
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 
 def _params(args: argparse.Namespace) -> None:
-    from shipyard import params
+    from shipyard.gitops import params
 
     out = params.write(args.overrides, args.output, args.config_dir)
     print(
@@ -22,7 +22,7 @@ def _params(args: argparse.Namespace) -> None:
 def _check_params(args: argparse.Namespace) -> None:
     from pathlib import Path
 
-    from shipyard import params
+    from shipyard.gitops import params
 
     expected = params.compose(args.overrides, args.config_dir)
     if Path(args.output).read_text(encoding="utf-8") != expected:
@@ -44,8 +44,8 @@ def _gate(args: argparse.Namespace) -> None:
     from pathlib import Path
 
     from shipyard.config import GateConfig, load_section
-    from shipyard.quality import run_gate
-    from shipyard.revisions import Unavailable
+    from shipyard.gitops.quality import run_gate
+    from shipyard.gitops.revisions import Unavailable
 
     cfg = load_section("gate", GateConfig, args.params)
     try:
@@ -71,10 +71,10 @@ def _report(args: argparse.Namespace) -> None:
     import subprocess
     from pathlib import Path
 
-    from shipyard import report, revisions
-    from shipyard.bundle import read_card
     from shipyard.config import GateConfig, load_section
-    from shipyard.quality import run_gate
+    from shipyard.gitops import report, revisions
+    from shipyard.gitops.quality import run_gate
+    from shipyard.pipeline.bundle import read_card
 
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -115,7 +115,7 @@ def _report(args: argparse.Namespace) -> None:
 
 
 def _release_check(args: argparse.Namespace) -> None:
-    from shipyard.release import unclean_stages
+    from shipyard.gitops.release import unclean_stages
 
     unclean = unclean_stages()
     if unclean:
@@ -130,7 +130,7 @@ def _release_check(args: argparse.Namespace) -> None:
 def _smoke(args: argparse.Namespace) -> None:
     from pathlib import Path
 
-    from shipyard.release import smoke
+    from shipyard.gitops.release import smoke
 
     try:
         answer = smoke(Path(args.bundle), bento=args.bento, url=args.url)
@@ -142,7 +142,7 @@ def _smoke(args: argparse.Namespace) -> None:
 
 
 def _model_version(args: argparse.Namespace) -> None:
-    from shipyard.bundle import read_card
+    from shipyard.pipeline.bundle import read_card
 
     print(read_card(args.bundle)["version"])
 
@@ -219,9 +219,9 @@ def _publish_plots(args: argparse.Namespace) -> None:
 
 
 def _release_plan(args: argparse.Namespace) -> None:
-    from shipyard.bundle import read_card
     from shipyard.gitops.git import set_output
     from shipyard.gitops.registry import plan
+    from shipyard.pipeline.bundle import read_card
 
     try:
         version = read_card(args.bundle)["version"]

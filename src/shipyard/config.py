@@ -24,12 +24,13 @@ TASKS = ("classification", "regression")
 
 @dataclass
 class DataChecks:
-    """Dataset-level checks, on top of the per-column schema."""
+    """Dataset-level checks, on top of the per-column schema. No defaults here: what
+    `validate` accepts is in conf/ and params.yaml, where DVC sees it change."""
 
-    min_rows: int = 100
-    min_rows_per_class: int = 10  # classification: every declared label needs this many
-    max_duplicate_rows: int = 0  # rows repeated exactly (features and target)
-    imbalance_warning_ratio: float = 10.0  # warn when largest class / smallest class exceeds it
+    min_rows: int
+    min_rows_per_class: int  # classification: every declared label needs this many
+    max_duplicate_rows: int  # rows repeated exactly (features and target)
+    imbalance_warning_ratio: float  # warn when largest class / smallest class exceeds it
 
 
 @dataclass
@@ -40,11 +41,11 @@ class DataConfig:
     target: str
     labels: list[Any] | None  # classification: the allowed label set; regression: null
     numeric_features: list[str]
+    checks: DataChecks
     categorical_features: list[str] = field(default_factory=list)
     drop: list[str] = field(default_factory=list)  # columns read but never used (IDs)
     nullable: list[str] = field(default_factory=list)  # features that may be missing
     ranges: dict[str, list[Any]] = field(default_factory=dict)  # column: [min, max]
-    checks: DataChecks = field(default_factory=DataChecks)
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:

@@ -18,11 +18,11 @@ from typing import Any
 
 import bentoml
 
-from shipyard.bundle import read_schema
 from shipyard.config import ServeConfig, load_section
-from shipyard.serving import bentoml_fixes
+from shipyard.pipeline.bundle import read_schema
 from shipyard.serving.middleware import BodySizeLimit, PredictionLog
 from shipyard.serving.schema import answer, prediction_type, row_model, rows_type
+from shipyard.workarounds import bentoml_fixes
 
 bentoml_fixes.apply()
 SETTINGS = load_section("serve", ServeConfig, os.environ.get("SHIPYARD_PARAMS", "params.yaml"))
@@ -60,7 +60,7 @@ def shadow_predictor(path: str | None) -> Any:
         return None
     import pandas as pd
 
-    from shipyard.bundle import Bundle
+    from shipyard.pipeline.bundle import Bundle
 
     candidate = Bundle.load(path)
 
@@ -76,7 +76,7 @@ def shadow_predictor(path: str | None) -> Any:
 @bentoml.service(traffic={"timeout": SETTINGS.timeout_s})
 class Predictor:
     def __init__(self) -> None:
-        from shipyard.bundle import Bundle, tune_for_serving
+        from shipyard.pipeline.bundle import Bundle, tune_for_serving
 
         tune_for_serving(SETTINGS.torch_threads)
         self.bundle = Bundle.load(BUNDLE)

@@ -27,7 +27,7 @@ def import_bundle(bundle: Path, name: str) -> str:
     import bentoml
     from bentoml.exceptions import NotFound
 
-    from shipyard.bundle import read_card
+    from shipyard.pipeline.bundle import read_card
 
     card = read_card(bundle)
     try:

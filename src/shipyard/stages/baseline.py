@@ -19,8 +19,8 @@ def main(argv: list[str] | None = None) -> None:
     import pandas as pd
     from hydra.utils import instantiate
 
-    from shipyard import sklearn_io
-    from shipyard.features import arrays
+    from shipyard.pipeline import sklearn_io
+    from shipyard.pipeline.feature_files import arrays
 
     spec = load_dict("baseline", args.params)
     estimator = instantiate(spec)

@@ -23,16 +23,15 @@ def main(argv: list[str] | None = None) -> None:
     import pandas as pd
     from dvclive import Live
 
-    from shipyard import sklearn_io
-    from shipyard.evaluation import (
+    from shipyard.pipeline import mlp, sklearn_io
+    from shipyard.pipeline.evaluation import (
         metrics,
         one_vs_rest,
         plot_sample,
         predictions_frame,
         residual_points,
     )
-    from shipyard.features import ROW_ID, arrays
-    from shipyard.models import mlp
+    from shipyard.pipeline.feature_files import ROW_ID, arrays
 
     labels = load_section("data", DataConfig, args.params).labels
     plot_rows = load_section("evaluate", EvaluateConfig, args.params).plot_rows

@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> None:
 
     import pandas as pd
 
-    from shipyard import features, sklearn_io
+    from shipyard.pipeline import features, sklearn_io
 
     data = load_section("data", DataConfig, args.params)
     cfg = load_section("features", FeaturesConfig, args.params)

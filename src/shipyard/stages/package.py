@@ -22,8 +22,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--params", default=PARAMS_FILE)
     args = parser.parse_args(argv)
 
-    from shipyard import bundle
-    from shipyard.models.mlp import WEIGHTS
+    from shipyard.pipeline import bundle
+    from shipyard.pipeline.mlp import WEIGHTS
 
     params = load_params(args.params)
     data = params.data

@@ -39,9 +39,9 @@ def main(argv: list[str] | None = None) -> None:
 
     import pandas as pd
 
-    from shipyard.features import arrays
-    from shipyard.models import mlp
-    from shipyard.training import fit
+    from shipyard.pipeline import mlp
+    from shipyard.pipeline.feature_files import arrays
+    from shipyard.pipeline.training import fit
 
     model = load_section("model", ModelConfig, args.params)
     trainer = load_section("trainer", TrainerConfig, args.params)

@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> None:
 
     import pandas as pd
 
-    from shipyard.validation import validate
+    from shipyard.pipeline.validation import validate
 
     report = validate(pd.read_parquet(args.raw), load_section("data", DataConfig, args.params))
     args.report.parent.mkdir(parents=True, exist_ok=True)

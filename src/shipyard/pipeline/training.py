@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from shipyard.config import ModelConfig, TrainerConfig
-from shipyard.hardware import resolve_precision
-from shipyard.models.mlp import MLP, Architecture
+from shipyard.pipeline.hardware import resolve_precision
+from shipyard.pipeline.mlp import MLP, Architecture
 
 LAST = "last.ckpt"
 
@@ -70,7 +70,7 @@ def fit(
     import torch
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
-    from shipyard.models.tasks import Classifier, Regressor
+    from shipyard.pipeline.modules import Classifier, Regressor
 
     L.seed_everything(seed, workers=True, verbose=False)
     net = MLP(architecture(train, n_classes, model))
@@ -82,7 +82,7 @@ def fit(
     best = ModelCheckpoint(dirpath=checkpoint_dir, monitor="val/loss", save_last=True)
     logger = False
     if log_dir is not None:
-        from shipyard.live_logger import LiveLogger
+        from shipyard.workarounds.live_logger import LiveLogger
 
         # The stage's dvc.yaml declares the plots, and `dvc exp run` saves experiments:
         # dvclive must neither rewrite dvc.yaml nor make its own experiment.

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shipyard.gate import Verdict
-from shipyard.revisions import one_line
+from shipyard.gitops.gate import Verdict
+from shipyard.gitops.revisions import one_line
 
 # Which way is better, by the last part of a metric's name (mlp.log_loss -> log_loss).
 LOWER_IS_BETTER = {"log_loss", "rmse", "mae", "loss"}

@@ -6,7 +6,7 @@ import lightning as L
 import torch
 from torch.nn import functional as F
 
-from shipyard.models.mlp import MLP
+from shipyard.pipeline.mlp import MLP
 
 
 class _Task(L.LightningModule):

@@ -15,8 +15,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from shipyard import gate, revisions
 from shipyard.config import GateConfig
+from shipyard.gitops import gate, revisions
 
 
 def _main_deltas(
@@ -25,7 +25,7 @@ def _main_deltas(
     """(paired bootstrap of head - base on the main metric, or None; a note on why not)."""
     import pandas as pd
 
-    from shipyard.evaluation import METRICS, scores
+    from shipyard.pipeline.evaluation import METRICS, scores
 
     skipped = "paired bootstrap skipped:"
     if not Path(path).exists():

@@ -28,7 +28,7 @@ def copy_project(
     With `debug`, `debug=tiny` becomes the default in conf/config.yaml, so
     `dvc exp run -S ...` composes on top of the tiny config too.
     """
-    from shipyard import params
+    from shipyard.gitops import params
 
     for rel in git(["ls-files", "-co", "--exclude-standard"], source).split():
         if rel.startswith(SKIP) or not (source / rel).is_file():

@@ -108,7 +108,7 @@ def read_parquet(rev: str, path: str, timeout: float = FETCH_TIMEOUT_S) -> pd.Da
         raise Unavailable("not a pipeline output in dvc.lock there")
     with tempfile.TemporaryDirectory(prefix="shipyard-rev-") as tmp:
         dest = Path(tmp) / "out.parquet"
-        cmd = [sys.executable, "-m", "shipyard.revisions", rev, path, str(dest)]
+        cmd = [sys.executable, "-m", "shipyard.gitops.revisions", rev, path, str(dest)]
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired as expired:
@@ -132,7 +132,7 @@ def read_parquet(rev: str, path: str, timeout: float = FETCH_TIMEOUT_S) -> pd.Da
             raise Unavailable(f"not a readable Parquet file: {one_line(str(err), 100)}") from None
 
 
-# --- the child process: `python -m shipyard.revisions REV PATH DEST` --------------------
+# --- the child process: `python -m shipyard.gitops.revisions REV PATH DEST` --------------------
 
 
 def _chain(err: BaseException) -> list[BaseException]:

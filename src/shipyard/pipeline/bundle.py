@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from shipyard import sklearn_io
+from shipyard.pipeline import sklearn_io
 
 if TYPE_CHECKING:  # torch and pandas load only where a bundle is loaded or written
     import pandas as pd
 
-    from shipyard.models import mlp
+    from shipyard.pipeline import mlp
 
 FEATURIZER = "featurizer.skops"
 SCHEMA = "schema.json"
@@ -94,7 +94,7 @@ def render_card(card: dict[str, Any]) -> str:
 def write(
     out: Path, featurizer: Path, model_dir: Path, schema: dict[str, Any], card: dict[str, Any]
 ) -> None:
-    from shipyard.models import mlp
+    from shipyard.pipeline import mlp
 
     if out.exists():
         shutil.rmtree(out)
@@ -117,7 +117,7 @@ class Bundle:
     card: dict[str, Any]
 
     def __post_init__(self) -> None:
-        from shipyard.fast_transform import compile_featurizer
+        from shipyard.workarounds.fast_transform import compile_featurizer
 
         # The hot path skips scikit-learn's (and pandas') per-call overhead when it can.
         self._fast = compile_featurizer(self.featurizer)
@@ -127,7 +127,7 @@ class Bundle:
 
     @classmethod
     def load(cls, path: str | Path) -> Bundle:
-        from shipyard.models import mlp
+        from shipyard.pipeline import mlp
 
         src = Path(path)
         return cls(
@@ -155,8 +155,8 @@ class Bundle:
 
     def predict(self, rows: pd.DataFrame) -> np.ndarray:
         """Class probabilities (rows x labels) or predicted values, for raw rows."""
-        from shipyard.features import featurize, inputs
-        from shipyard.models.mlp import predict
+        from shipyard.pipeline.features import featurize, inputs
+        from shipyard.pipeline.mlp import predict
 
         x = inputs(rows, self.features, self.categorical)
         if self._fast is None:
@@ -183,6 +183,6 @@ class Bundle:
         return self._predict_fast(x, np.empty((len(x), 0), dtype=object))
 
     def _predict_fast(self, numeric: np.ndarray, categorical: np.ndarray) -> np.ndarray:
-        from shipyard.models.mlp import predict
+        from shipyard.pipeline.mlp import predict
 
         return predict(self.net, self._fast(numeric, categorical).astype(np.float32))

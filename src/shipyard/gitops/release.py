@@ -22,7 +22,7 @@ def smoke(bundle: Path, bento: str | None = None, url: str | None = None) -> dic
     answer comes from the bundle's model version."""
     import httpx
 
-    from shipyard.bundle import read_card, read_schema
+    from shipyard.pipeline.bundle import read_card, read_schema
     from shipyard.serving.run import bentoml_serve
 
     version = read_card(bundle)["version"]

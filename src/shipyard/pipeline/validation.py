@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from shipyard.config import DataConfig
-from shipyard.data.sources import READ_PROBLEMS
+from shipyard.pipeline.sources import READ_PROBLEMS
 
 MAX_EXAMPLES = 5
 TABLE = "<table>"  # the column name for problems with the table as a whole

@@ -9,10 +9,7 @@ import numpy as np
 import pandas as pd
 
 from shipyard.config import DataConfig, FeaturesConfig
-
-ROW_ID = "row_id"  # position in the raw table: joins predictions of two runs row by row
-LABEL = "label"  # classification: class index into data.labels; regression: the target
-SPLITS = ("train", "val", "test")
+from shipyard.pipeline.feature_files import LABEL, ROW_ID
 
 
 def split(
@@ -108,11 +105,3 @@ def transform(part: pd.DataFrame, featurizer: Any, data: DataConfig) -> pd.DataF
     out.insert(0, LABEL, encode_target(part[data.target], data))
     out.insert(0, ROW_ID, part[ROW_ID].to_numpy())
     return out.reset_index(drop=True)
-
-
-def arrays(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(features, labels) of a featurized frame: int64 class indices, or float32 targets."""
-    # Copies: Parquet hands out read-only buffers, which torch cannot wrap.
-    x = frame.drop(columns=[ROW_ID, LABEL]).to_numpy(dtype=np.float32, copy=True)
-    y = frame[LABEL].to_numpy(copy=True)
-    return x, y.astype(np.float32 if y.dtype.kind == "f" else np.int64)
