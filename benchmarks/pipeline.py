@@ -3,7 +3,7 @@
 Prints: the full `dvc repro` wall time; no-op `dvc repro` over `dvc status`, measured
 side by side in this run (medians of interleaved runs); which stages a model.* change reruns.
 
-    python benchmarks/pipeline.py [--runs 5]
+    python -m benchmarks.pipeline [--runs 5]
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ gets its own wall time and peak memory (the largest resident set of the stage's 
 tree: dvc and the stage's python, from wait4). Training is held to the same small budget
 at every size (`trainer=cpu`, 2 epochs, batch 1024), so the rows are the only variable.
 
-    python benchmarks/scale.py [--rows 10000 100000 1000000]
+    python -m benchmarks.scale [--rows 10000 100000 1000000]
 """
 
 from __future__ import annotations

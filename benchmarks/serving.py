@@ -5,9 +5,9 @@ service (benchmarks/noop_service.py) the same way; drives each with an async HTT
 concurrency 1 and 32, with 1-row and 100-row requests; measures in-process prediction of the
 same rows; prints req/s, p50, p99 and errors, then /predict as a ratio of each reference.
 
-    python benchmarks/serving.py [--seconds 10]
+    python -m benchmarks.serving [--seconds 10]
 
-Load comes from wrk (Debian's `wrk`, as in shared/ANCHORS.md) when it is installed, else
+Load comes from wrk (Debian's `wrk`) when it is installed, else
 from an asyncio client in this process. Either shares the cores with the server, as it does
 for every service measured here.
 """

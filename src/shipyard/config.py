@@ -168,6 +168,15 @@ class GateConfig:
     rules: dict[str, MetricRule]
     bootstrap: BootstrapConfig
 
+    def __post_init__(self) -> None:
+        if self.main_metric not in self.rules:
+            raise ConfigError(
+                f"gate.main_metric: '{self.main_metric}' has no rule in gate.rules "
+                f"(rules: {sorted(self.rules)})"
+            )
+        if not 0 < self.bootstrap.confidence < 1 or self.bootstrap.samples < 1:
+            raise ConfigError("gate.bootstrap: confidence in (0, 1) and samples >= 1")
+
 
 @dataclass
 class Params:
@@ -177,11 +186,54 @@ class Params:
     data: DataConfig
     features: FeaturesConfig
     model: ModelConfig
-    baseline: dict[str, Any] = field(default_factory=dict)
+    baseline: dict[str, Any] = field(default_factory=dict)  # a `_target_` estimator spec
     trainer: TrainerConfig | None = None
     serve: ServeConfig | None = None
     gate: GateConfig | None = None
     evaluate: EvaluateConfig | None = None
+
+    def __post_init__(self) -> None:
+        # `_target_` specs run only in a stage, minutes later: check them when composed.
+        check_target(self.data.source, "data.source")
+        check_target(self.baseline, "baseline")
+        for part, spec in (
+            ("numeric.imputer", self.features.numeric.imputer),
+            ("numeric.scaler", self.features.numeric.scaler),
+            ("categorical.imputer", self.features.categorical.imputer),
+            ("categorical.encoder", self.features.categorical.encoder),
+        ):
+            check_target(spec, f"features.{part}")
+
+
+# Hydra's own keys in a `_target_` spec, not arguments of the target.
+HYDRA_KEYS = {"_target_", "_partial_", "_convert_", "_recursive_", "_args_"}
+
+
+def check_target(spec: dict[str, Any], where: str) -> None:
+    """`spec` names an importable class or function (`_target_`) and only arguments it
+    takes; else a ConfigError naming the key."""
+    import importlib
+    import inspect
+
+    target = spec.get("_target_") if isinstance(spec, dict) else None
+    if not isinstance(target, str) or "." not in target:
+        raise ConfigError(f"{where}._target_: expected a dotted path, got {target!r}")
+    module, _, name = target.rpartition(".")
+    try:
+        found = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        raise ConfigError(f"{where}._target_: cannot import '{target}'") from None
+    try:
+        accepted = inspect.signature(found).parameters
+    except (TypeError, ValueError):  # a builtin without a signature: nothing to check
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values()):
+        return
+    unknown = sorted(set(spec) - HYDRA_KEYS - set(accepted))
+    if unknown:
+        raise ConfigError(
+            f"{where}: {unknown} not accepted by {target} (it takes {sorted(accepted)})"
+        )
 
 
 def validated(schema: type[T], node: Any, where: str) -> T:

@@ -16,10 +16,19 @@ def compose(
     """The params.yaml text for these Hydra overrides (resolved, as DVC writes it)."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
+    from hydra.errors import HydraException
     from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
 
-    with initialize_config_dir(str(Path(config_dir).resolve()), version_base=None):
-        cfg = hydra_compose(config_name=config_name, overrides=list(overrides))
+    from shipyard.config import ConfigError
+
+    try:
+        with initialize_config_dir(str(Path(config_dir).resolve()), version_base=None):
+            cfg = hydra_compose(config_name=config_name, overrides=list(overrides))
+    except (HydraException, OmegaConfBaseException) as err:  # a bad override or group
+        said = " ".join(line.strip() for line in str(err).splitlines() if line.strip())
+        said = said.split(" Config search path")[0]  # Hydra's search path: noise here
+        raise ConfigError(f"{config_dir}/: {said}") from None
     OmegaConf.resolve(cfg)
     return OmegaConf.to_yaml(cfg)
 

@@ -1,8 +1,8 @@
 """The fitted featurizer as plain numpy arithmetic and dict lookups, for the serving hot path.
 
-scikit-learn spends ~0.5 ms per transform() call on input validation and dispatch, and a
-ColumnTransformer over a DataFrame several milliseconds more, far more than the work for
-one row; the service calls it once per request. For the steps we know, fitted, the same
+scikit-learn spends a fixed cost per transform() call on input validation and dispatch,
+and a ColumnTransformer over a DataFrame more again, far more than the work for one row;
+the service calls it once per request. For the steps we know, fitted, the same
 transform is a few numpy ops (SimpleImputer, StandardScaler on numeric columns) or one dict
 lookup per value (SimpleImputer + OneHotEncoder on categorical columns, read from their
 public fitted attributes). Anything else compiles to None: callers then use scikit-learn.

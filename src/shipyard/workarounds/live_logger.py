@@ -1,9 +1,9 @@
 """dvclive's Lightning logger without its per-call `inspect.stack()`.
 
 DVCLiveLogger.log_metrics (dvclive 3.49) decides whether to sync by calling
-`inspect.stack()`, which reads the source of every frame on the stack: ~0.2 s a call,
-half the wall time of a 30-epoch digits run. Walking the frames' code names answers the
-same question in microseconds. tests/test_live_logger.py fails if dvclive changes the
+`inspect.stack()`, which reads the source of every frame on the stack: on a small dataset
+that dominates a training run. Walking the frames' code names answers the same question
+without reading any source. tests/test_live_logger.py fails if dvclive changes the
 functions it looks for, so this cannot drift silently.
 """
 
