@@ -166,10 +166,8 @@ serve: $(SETUP) ## Serve models/bundle from the working tree on localhost (PORT=
 
 bento: $(SETUP) ## Put models/bundle in BentoML's model store and build the bento
 	shipyard import-model
-	python -m pip wheel -q --no-deps --no-build-isolation -w dist .
-	bentoml build -o tag \
-		--label model_version=$$(shipyard model-version) \
-		--label git_commit=$$(git rev-parse --short HEAD)
+	rm -rf dist && python -m pip wheel -q --no-deps --no-build-isolation -w dist .
+	shipyard bento
 
 serve-bento: $(SETUP) ## Serve a built bento by tag (BENTO=shipyard:latest) on localhost (PORT=3000)
 	SHIPYARD_PREDICTION_LOG=$(CURDIR)/logs/predictions.jsonl bentoml serve $(BENTO) \

@@ -1,3 +1,5 @@
 """shipyard: a declarative, GitOps-driven ML pipeline template on DVC."""
 
-__version__ = "0.1.0"
+from importlib.metadata import version
+
+__version__ = version("shipyard")  # one source: pyproject.toml

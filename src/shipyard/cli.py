@@ -147,6 +147,26 @@ def _model_version(args: argparse.Namespace) -> None:
     print(read_card(args.bundle)["version"])
 
 
+def _bento(args: argparse.Namespace) -> None:
+    import subprocess
+    from pathlib import Path
+
+    from shipyard.config import ServeConfig, load_section
+    from shipyard.gitops.bento import build
+    from shipyard.pipeline.bundle import read_card
+
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    labels = {"model_version": read_card(args.bundle)["version"], "git_commit": commit}
+    name = load_section("serve", ServeConfig, args.params).model_name
+    try:
+        tag = build(Path(args.bentofile), name, Path(args.wheels), labels)
+    except ValueError as err:
+        sys.exit(f"bento: {err}")
+    print(f"__tag__:{tag}")  # as `bentoml build -o tag` prints it
+
+
 def _check_lock(args: argparse.Namespace) -> None:
     from shipyard.gitops.lock import check
 
@@ -290,6 +310,11 @@ def main(argv: list[str] | None = None) -> None:
     store = add("import-model", _import_model, "put a bundle in BentoML's model store; print tag")
     store.add_argument("--bundle", default="models/bundle")
     store.add_argument("--params", default="params.yaml")
+    bento = add("bento", _bento, "build the bento: bentofile.yaml + model name + this wheel")
+    bento.add_argument("--bentofile", default="bentofile.yaml")
+    bento.add_argument("--wheels", default="dist", help="where `pip wheel` put this package")
+    bento.add_argument("--bundle", default="models/bundle")
+    bento.add_argument("--params", default="params.yaml")
     add("check-lock", _check_lock, "fail if dvc.lock does not describe the code and params")
     repro = add("repro", _repro, "dvc repro, recording each stage's status and time")
     repro.add_argument("--log", default="report/repro.json")
