@@ -14,6 +14,8 @@ OVERRIDES ?=
 PYTEST_ARGS ?=
 PORT ?= 3000
 BENTO ?= shipyard:latest
+# The model's name in the git-tag registry (GTO): tags <name>@vX.Y.Z and <name>#prod#N.
+REGISTRY_NAME ?= shipyard
 BASE ?= main
 # Where the report's images point: `.` = beside report.md; a URL (the plots branch on
 # GitHub); empty = no image links (a fork's job summary: the PNGs are in the artifact).
@@ -123,7 +125,7 @@ commit-status: $(SETUP) ## Post report/gate.json's verdict on HEAD (GITHUB_TOKEN
 	shipyard commit-status --sha "$$(git rev-parse HEAD)" $(if $(RUN_URL),--url "$(RUN_URL)")
 
 release-plan: $(SETUP) ## Is the bundle's model version new to the registry? (nothing to ship if not)
-	shipyard release-plan
+	shipyard release-plan --name $(REGISTRY_NAME)
 
 release-local: $(SETUP) ## The release up to pushing: dvc status clean, bento built, served, smoke-tested
 	shipyard release-check
@@ -137,12 +139,12 @@ image: $(SETUP) ## Containerize the bento as IMAGE:<model version> and IMAGE:<co
 
 register: $(SETUP) ## Record this commit's model version in the git-tag model registry (GTO), once
 	@# A retried release (the last one failed before promotion) finds HEAD registered.
-	v=$$(shipyard model-version) && if [ -n "$$(git tag --points-at HEAD 'shipyard@v*')" ]; \
+	v=$$(shipyard model-version) && if [ -n "$$(git tag --points-at HEAD '$(REGISTRY_NAME)@v*')" ]; \
 		then echo "register: HEAD is already registered"; \
-		else gto register shipyard --push --message "$$v"; fi
+		else gto register $(REGISTRY_NAME) --push --message "$$v"; fi
 
 promote: $(SETUP) ## Assign the registered version to stage prod (after a successful deploy)
-	v=$$(shipyard model-version) && gto assign shipyard --stage prod --push --message "$$v"
+	v=$$(shipyard model-version) && gto assign $(REGISTRY_NAME) --stage prod --push --message "$$v"
 
 deploy: export KUBECONFIG := $(if $(KUBECONFIG_DATA),$(CURDIR)/build/kubeconfig,$(KUBECONFIG))
 deploy: $(SETUP) ## Apply deploy/ with IMAGE:<model version> in one step, smoke-test DEPLOY_URL, roll back on failure
