@@ -1,17 +1,25 @@
 """What tests share: the project copy, commands as a user types them, `make` against the
-test's own interpreter, small configs, the raw test rows of a reproduced project."""
+test's own interpreter, small configs, the raw test rows of a reproduced project, and the
+catalogue of broken tables (unit tests check all of them, the pipeline a few)."""
 
 from __future__ import annotations
 
+import io
 import re
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pandas as pd
 import yaml
+
+if TYPE_CHECKING:
+    from shipyard.config import DataConfig, Params
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ["ingest", "validate", "featurize", "train", "baseline", "evaluate", "package"]
@@ -50,6 +58,22 @@ def make_project(dest: Path, overrides: tuple[str, ...] = ()) -> Path:
     from tests.sandbox import copy_project
 
     return copy_project(ROOT, dest, overrides, debug=True)
+
+
+def copy_repo(src: Path, dest: Path) -> Path:
+    """A copy of a test's project (a `reproduced` one: git history, DVC cache, outputs),
+    for a test that changes it. `dest` should be a fresh `<tmp>/repo`: the project's
+    default DVC remote is a folder beside the repository, so each copy gets its own."""
+    shutil.copytree(src, dest, symlinks=True)
+    return dest
+
+
+def composed(tmp: Path, *overrides: str) -> Params:
+    """conf/ composed with these overrides (as `make params` writes params.yaml), typed."""
+    from shipyard.config import load_params
+    from shipyard.gitops import params
+
+    return load_params(params.write(overrides, tmp / "params.yaml", ROOT / "conf"))
 
 
 def standard_features(val_size: float = 0.2, test_size: float = 0.2):
@@ -98,3 +122,206 @@ def load_test_rows(project: Path) -> tuple[list[dict], list]:
 
 def predict(url: str, rows: list[dict], **kwargs) -> httpx.Response:
     return httpx.post(f"{url}/predict", json={"rows": rows}, timeout=30, **kwargs)
+
+
+# --- Broken tables --------------------------------------------------------------------
+# Ways a user's own table goes wrong, each made from the example CSV (data=csv) and named
+# with what validation must say: the column, the check, the rows. Limits, labels and
+# ranges come from the data config, so the expectations follow conf/.
+
+
+@dataclass(frozen=True)
+class BrokenTable:
+    content: bytes  # the file as the user would hand it over
+    column: str  # the column the problem is reported under ("<table>", "<file>" too)
+    check: str  # part of the failed check's name
+    rows: tuple[int, ...] = ()  # rows the report must point at (0-based, header not counted)
+    says: str = ""  # more that the problem's line must say
+    parquet: bool = False  # a .parquet file, not a .csv
+
+
+def _csv(frame: pd.DataFrame, encoding: str = "utf-8", **kwargs: Any) -> bytes:
+    return frame.to_csv(index=False, **kwargs).encode(encoding)
+
+
+def _parquet(frame: pd.DataFrame) -> bytes:
+    out = io.BytesIO()
+    frame.to_parquet(out, index=False)
+    return out.getvalue()
+
+
+def _cell(good: pd.DataFrame, column: str, row: int, value: Any, encoding: str = "utf-8") -> bytes:
+    frame = good.astype({column: object})
+    frame.loc[row, column] = value
+    return _csv(frame, encoding)
+
+
+def _ragged(good: pd.DataFrame, line: int) -> bytes:
+    lines = _csv(good).decode().splitlines()
+    lines[line] += ",surplus,fields"
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _renamed_header(good: pd.DataFrame, old: str, new: str) -> bytes:
+    header, rest = _csv(good).decode().split("\n", 1)
+    return (header.replace(old, new, 1) + "\n" + rest).encode()
+
+
+def _positions(good: pd.DataFrame, *columns: str) -> list[int]:
+    return [i + 1 for i, c in enumerate(good.columns) if c in columns]
+
+
+def _few(good: pd.DataFrame, target: str, label: Any, keep: int) -> bytes:
+    kept = good.index[good[target] == label][:keep]
+    return _csv(good[(good[target] != label) | good.index.isin(kept)])
+
+
+Breakage = Callable[[pd.DataFrame, "DataConfig"], BrokenTable]
+_Y = 1  # the label made rare (data.labels[1])
+
+BROKEN_TABLES: dict[str, Breakage] = {
+    # the schema: types, nulls, values, ranges, declared columns
+    "text-in-numeric": lambda g, d: BrokenTable(
+        _cell(g, "tenure_months", 12, "twelve"), "tenure_months", "not a number", (12,)
+    ),
+    "null-in-required-numeric": lambda g, d: BrokenTable(
+        _cell(g, "tenure_months", 10, None), "tenure_months", "not null", (10,)
+    ),
+    "infinite-number": lambda g, d: BrokenTable(
+        _cell(g, "monthly_spend", 4, "inf"), "monthly_spend", "finite", (4,)
+    ),
+    "out-of-range": lambda g, d: BrokenTable(
+        _cell(g, "monthly_spend", 8, d.ranges["monthly_spend"][0] - 5),
+        "monthly_spend",
+        "range [{:g}, {:g}]".format(*d.ranges["monthly_spend"]),
+        (8,),
+    ),
+    "missing-column": lambda g, d: BrokenTable(
+        _csv(g.drop(columns="support_calls")), "support_calls", "missing from the table"
+    ),
+    "missing-target": lambda g, d: BrokenTable(
+        _csv(g.drop(columns=d.target)), d.target, "missing from the table"
+    ),
+    "extra-column": lambda g, d: BrokenTable(
+        _csv(g.assign(notes="x")), "notes", "not declared in the data config"
+    ),
+    "nan-label": lambda g, d: BrokenTable(_cell(g, d.target, 3, None), d.target, "not null", (3,)),
+    "unseen-label": lambda g, d: BrokenTable(
+        _cell(g, d.target, 5, "maybe"), d.target, f"label in {d.labels}", (5,)
+    ),
+    "semicolon-delimited": lambda g, d: BrokenTable(
+        _csv(g, sep=";"), d.target, "missing from the table"
+    ),
+    "parquet-wrong-type": lambda g, d: BrokenTable(
+        _parquet(g.astype({"support_calls": str}).assign(support_calls="many")),
+        "support_calls",
+        "not a number",
+        (0,),
+        parquet=True,
+    ),
+    # the table as a whole
+    "empty-file": lambda g, d: BrokenTable(b"", "<table>", "not empty"),
+    "header-only": lambda g, d: BrokenTable(
+        _csv(g.head(0)), "<table>", f"at least {d.checks.min_rows} rows", says="has 0"
+    ),
+    "too-few-rows": lambda g, d: BrokenTable(
+        _csv(g.head(d.checks.min_rows - 1)),
+        "<table>",
+        f"at least {d.checks.min_rows} rows",
+        says=f"has {d.checks.min_rows - 1}",
+    ),
+    "constant-column": lambda g, d: BrokenTable(
+        _csv(g.assign(support_calls=1)), "support_calls", "not constant", says="every row is 1"
+    ),
+    "all-null-column": lambda g, d: BrokenTable(
+        _csv(g.assign(region=None)), "region", "not all missing"
+    ),
+    "one-class-only": lambda g, d: BrokenTable(
+        _csv(g.assign(**{d.target: d.labels[0]})),
+        d.target,
+        f"at least {d.checks.min_rows_per_class} rows per class",
+        says=f"label {d.labels[_Y]!r}: 0 rows",
+    ),
+    "rare-class": lambda g, d: BrokenTable(
+        _few(g, d.target, d.labels[_Y], d.checks.min_rows_per_class - 1),
+        d.target,
+        f"at least {d.checks.min_rows_per_class} rows per class",
+        says=f"label {d.labels[_Y]!r}: {d.checks.min_rows_per_class - 1} rows",
+    ),
+    "duplicate-rows": lambda g, d: BrokenTable(
+        _csv(pd.concat([g, g.iloc[[3, 9]]], ignore_index=True)),
+        "<table>",
+        f"at most {d.checks.max_duplicate_rows} duplicate rows",
+        (len(g), len(g) + 1),
+        says="first copies at rows [3, 9]",
+    ),
+    # what the file itself tells: bytes, structure
+    "non-utf8-bytes": lambda g, d: BrokenTable(
+        _cell(g, "region", 17, "Zürich", encoding="latin-1"),
+        "region",
+        f"valid {d.source['encoding']} text",
+        (17,),
+    ),
+    "duplicate-header": lambda g, d: BrokenTable(
+        _renamed_header(g, "region", "plan"),
+        "plan",
+        "unique column names",
+        says=f"positions {_positions(g, 'plan', 'region')}",
+    ),
+    "ragged-csv-row": lambda g, d: BrokenTable(
+        _ragged(g, 30), "<file>", "readable CSV file", says="line 31"
+    ),
+    "truncated-parquet": lambda g, d: BrokenTable(
+        _parquet(g)[: len(_parquet(g)) // 2], "<file>", "readable Parquet file", parquet=True
+    ),
+}
+
+
+# --- Toy bundles ----------------------------------------------------------------------
+# Written by shipyard.pipeline.bundle itself, so tests never spell a schema out by hand.
+
+
+def toy_bundle(dest: Path, data: Any = None, n_rows: int = 60, seed: int = 0) -> tuple[Path, Any]:
+    """A real bundle in `dest`/bundle for `data` (data_config() unless given), as package
+    writes it: a featurizer fit on `n_rows` seeded raw rows, an untrained network for the
+    data's task, schema and card. Returns (the bundle, the raw rows)."""
+    from dataclasses import replace
+
+    import numpy as np
+    import torch
+
+    from shipyard.config import ModelConfig, Params
+    from shipyard.pipeline import bundle, features, mlp, sklearn_io
+    from shipyard.pipeline.task import task
+    from shipyard.pipeline.training import architecture
+
+    data = data or data_config()
+    rng = np.random.default_rng(seed)
+    raw = pd.DataFrame({name: rng.normal(10, 3, n_rows) for name in data.numeric_features})
+    for name in data.categorical_features:
+        raw[name] = rng.choice(["p", "q", "r"], n_rows)
+    cfg = standard_features()
+    inputs = features.inputs(raw, data.features, data.categorical_features)
+    featurizer = features.build_featurizer(data, cfg).fit(inputs)
+    sklearn_io.dump(featurizer, dest / "featurizer.skops")
+    model = ModelConfig("mlp", [8], 0.0, 0.01, 0.0, 32)
+    x = features.featurize(inputs, featurizer)
+    y = rng.normal(50, 10, n_rows)  # a regression's target scale; a classifier ignores it
+    torch.manual_seed(seed)
+    mlp.save(mlp.MLP(architecture((x, y), task(data.task), data.labels, model)), dest / "mlp")
+
+    schema = bundle.schema_for(data)
+    weights = (dest / "mlp" / mlp.WEIGHTS).read_bytes()
+    version = bundle.model_version(f"{data.name}-{model.name}", weights, schema)
+    # Params checks its `_target_` specs (which the card records but nothing here runs).
+    source = {"_target_": "shipyard.pipeline.sources.sklearn_bundled", "name": data.name}
+    params = Params(
+        seed=seed,
+        data=replace(data, source=source),
+        features=cfg,
+        model=model,
+        baseline={"_target_": "sklearn.dummy.DummyRegressor"},
+    )
+    card = bundle.card_for(params, schema, version, "0" * 32, {"mlp": {}})
+    bundle.write(dest / "bundle", dest / "featurizer.skops", dest / "mlp", schema, card)
+    return dest / "bundle", raw

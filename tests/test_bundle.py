@@ -1,57 +1,32 @@
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from shipyard.pipeline import bundle, features, mlp, sklearn_io
-from tests.helpers import data_config, standard_features
+from shipyard.pipeline import bundle, mlp, sklearn_io
+from tests.helpers import data_config, toy_bundle
 
 DATA = data_config(labels=["a", "b", "c"], numeric_features=["x", "y"])
-FEATS = standard_features()
-SCHEMA = {
-    "task": "classification",
-    "features": ["x", "y"],
-    "categorical": [],
-    "nullable": [],
-    "ignored": [],
-    "target": "target",
-    "labels": ["a", "b", "c"],
-}
+CHURN = data_config(
+    numeric_features=["tenure", "spend"],
+    categorical_features=["plan"],
+    nullable=["plan", "spend"],
+    drop=["customer_id"],
+)
 
 
 @pytest.fixture
 def made(tmp_path):
-    import torch
-
-    torch.manual_seed(0)
-    rng = np.random.default_rng(0)
-    raw = pd.DataFrame(
-        {"x": rng.normal(10, 3, 60), "y": rng.normal(size=60), "target": ["a", "b", "c"] * 20}
-    )
-    featurizer = features.build_featurizer(DATA, FEATS).fit(raw[DATA.numeric_features])
-    sklearn_io.dump(featurizer, tmp_path / "featurizer.skops")
-    net = mlp.MLP(mlp.Architecture(2, [8], 3, 0.0)).eval()
-    mlp.save(net, tmp_path / "mlp")
-    card = {
-        "version": "toy-1",
-        "task": "classification",
-        "dataset": "toy",
-        "n_features": 2,
-        "labels": SCHEMA["labels"],
-        "data_md5": "0",
-        "metrics": {"mlp": {"accuracy": 0.5}},
-        "params": {"seed": 1},
-    }
-    out = tmp_path / "bundle"
-    bundle.write(out, tmp_path / "featurizer.skops", tmp_path / "mlp", SCHEMA, card)
-    return raw, featurizer, net, out
+    return toy_bundle(tmp_path, DATA)
 
 
 def test_bundle_predicts_raw_rows_like_the_pipeline(made):
-    raw, featurizer, net, out = made
+    out, raw = made
     loaded = bundle.Bundle.load(out)
-    expected = mlp.predict(net, featurizer.transform(raw[["x", "y"]]))
+    expected = mlp.predict(loaded.net, loaded.featurizer.transform(raw[["x", "y"]]))
+    assert expected.shape == (60, 3)
     # Columns in another order: the bundle selects features by name.
     got = loaded.predict(raw[["y", "x"]])
     np.testing.assert_allclose(got, expected, rtol=1e-6)
@@ -59,8 +34,9 @@ def test_bundle_predicts_raw_rows_like_the_pipeline(made):
     np.testing.assert_allclose(
         loaded.predict_array(raw[["x", "y"]].to_numpy()), expected, rtol=1e-6
     )
-    assert loaded.version == "toy-1" and loaded.labels == ["a", "b", "c"]
-    assert "toy-1" in (out / "README.md").read_text()
+    assert loaded.labels == ["a", "b", "c"]
+    assert loaded.version.startswith("toy-mlp-")
+    assert loaded.version in (out / "README.md").read_text()
 
 
 def test_mixed_bundle_takes_categories_and_regression_answers_values(tmp_path):
@@ -71,48 +47,24 @@ def test_mixed_bundle_takes_categories_and_regression_answers_values(tmp_path):
         categorical_features=["kind"],
         nullable=["x", "kind"],
     )
-    rng = np.random.default_rng(0)
-    raw = pd.DataFrame({"x": rng.normal(size=90), "kind": ["p", "q", "r"] * 30})
-    featurizer = features.build_featurizer(data, FEATS).fit(raw)
-    sklearn_io.dump(featurizer, tmp_path / "f.skops")
-    net = mlp.MLP(mlp.Architecture(1 + 3, [8], 1, 0.0, "regression", 50.0, 10.0)).eval()
-    mlp.save(net, tmp_path / "mlp")
-    schema = {
-        **SCHEMA,
-        "task": "regression",
-        "features": ["x", "kind"],
-        "labels": None,
-        "categorical": ["kind"],
-        "nullable": ["x", "kind"],
-    }
-    card = {
-        "version": "r-1",
-        "task": "regression",
-        "dataset": "toy",
-        "n_features": 2,
-        "labels": None,
-        "data_md5": "0",
-        "metrics": {},
-        "params": {},
-    }
-    bundle.write(tmp_path / "b", tmp_path / "f.skops", tmp_path / "mlp", schema, card)
-    loaded = bundle.Bundle.load(tmp_path / "b")
+    out, _ = toy_bundle(tmp_path, data, n_rows=90)
+    loaded = bundle.Bundle.load(out)
     assert loaded._fast is not None  # categories too: dict lookups, no DataFrame
     rows = pd.DataFrame({"kind": ["q", "never-seen", None], "x": [0.5, None, 1.0]})
     got = loaded.predict(rows)
     assert got.shape == (3,) and np.isfinite(got).all()
     expected = mlp.predict(
-        net,
-        featurizer.transform(
+        loaded.net,
+        loaded.featurizer.transform(
             pd.DataFrame({"x": [0.5, np.nan, 1.0], "kind": ["q", "never-seen", np.nan]})
         ),
     )
     np.testing.assert_allclose(got, expected, rtol=1e-6)
-    assert "labels" not in (tmp_path / "b" / "README.md").read_text()
+    assert "labels" not in (out / "README.md").read_text()
 
 
 def test_bundle_holds_only_code_free_formats(made):
-    *_, out = made
+    out, _ = made
     assert sorted(p.name for p in out.iterdir()) == sorted(
         [
             "featurizer.skops",
@@ -123,13 +75,52 @@ def test_bundle_holds_only_code_free_formats(made):
             "README.md",
         ]
     )
-    assert json.loads((out / "schema.json").read_text()) == SCHEMA
+
+
+def test_schema_comes_from_the_data_config_and_round_trips(tmp_path):
+    schema = bundle.schema_for(CHURN)
+    assert schema.features == ["tenure", "spend", "plan"]  # numeric, then categorical
+    assert schema.categorical == ["plan"]
+    assert schema.nullable == ["spend", "plan"]  # in feature order
+    assert schema.ignored == ["customer_id"] and schema.labels == ["no", "yes"]
+    # The file's key order is the version's input and the service's contract.
+    assert list(json.loads(schema.to_json())) == [
+        "task",
+        "features",
+        "categorical",
+        "nullable",
+        "ignored",
+        "target",
+        "labels",
+    ]
+    assert bundle.BundleSchema.from_json(schema.to_json()) == schema
+    out, _ = toy_bundle(tmp_path, CHURN)
+    assert bundle.read_schema(out) == schema
+
+
+def test_schema_with_unknown_or_missing_keys_is_refused():
+    raw = json.loads(bundle.schema_for(CHURN).to_json())
+    with pytest.raises(ValueError, match=r"unknown keys \['colour'\], missing keys \[\]"):
+        bundle.BundleSchema.from_json(json.dumps({**raw, "colour": "red"}))
+    del raw["nullable"]
+    with pytest.raises(ValueError, match=r"missing keys \['nullable'\]"):
+        bundle.BundleSchema.from_json(json.dumps(raw))
+
+
+def test_card_names_task_data_metrics_and_params(made):
+    out, _ = made
+    card = bundle.read_card(out)
+    assert card["task"] == "classification" and card["labels"] == ["a", "b", "c"]
+    assert card["dataset"] == "toy" and card["n_features"] == 2
+    assert card["params"]["model"]["hidden_sizes"] == [8] and card["params"]["trainer"] is None
 
 
 def test_version_is_content_addressed():
-    v1 = bundle.model_version("m", b"weights", SCHEMA)
-    assert v1 == bundle.model_version("m", b"weights", SCHEMA)
-    assert v1 != bundle.model_version("m", b"other", SCHEMA)
+    schema = bundle.schema_for(DATA)
+    v1 = bundle.model_version("m", b"weights", schema)
+    assert v1 == bundle.model_version("m", b"weights", schema)
+    assert v1 != bundle.model_version("m", b"other", schema)
+    assert v1 != bundle.model_version("m", b"weights", replace(schema, labels=["a", "b", "d"]))
 
 
 class Sneaky:

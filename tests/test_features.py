@@ -112,9 +112,13 @@ def test_integer_categories_are_text(colors):
     assert one_hot(featurizer, pd.DataFrame({"a": [0.0], "color": [2]}))["color_2"] == 1.0
 
 
-def test_labels_encode_to_their_index_in_config():
-    encoded = features.encode_target(pd.Series(["yes", "no", "yes"]), DATA)
-    assert encoded.tolist() == [1, 0, 1]
+def test_labels_encode_to_their_index_in_config_and_values_to_float():
+    from shipyard.pipeline.task import task
+
+    encoded = task(DATA.task).encode_target(pd.Series(["yes", "no", "yes"]), DATA.labels)
+    assert encoded.tolist() == [1, 0, 1] and encoded.dtype == np.int64
+    values = task(REGRESSION.task).encode_target(pd.Series([1, 2.5]), REGRESSION.labels)
+    assert values.tolist() == [1.0, 2.5] and values.dtype == np.float64
 
 
 def test_arrays_are_writable_copies(table):

@@ -3,15 +3,18 @@ import pytest
 
 from shipyard.config import BootstrapConfig, ConfigError, GateConfig, MetricRule
 from shipyard.gitops.gate import judge, paired_bootstrap
-from shipyard.pipeline.evaluation import accuracy
+from shipyard.pipeline.task import accuracy, rmse
+
+
+def rule(limit: float | None = None, tolerance: float = 0.0) -> MetricRule:
+    return MetricRule(limit=limit, tolerance=tolerance)
 
 
 def config(**rules: MetricRule) -> GateConfig:
     return GateConfig(
         model="mlp",
         main_metric="accuracy",
-        rules=rules
-        or {"accuracy": MetricRule("higher", 0.8, 0.0), "log_loss": MetricRule("lower", 0.5, 0.05)},
+        rules=rules or {"accuracy": rule(0.8, 0.0), "log_loss": rule(0.5, 0.05)},
         bootstrap=BootstrapConfig(samples=500, confidence=0.95, seed=0),
     )
 
@@ -82,14 +85,12 @@ def test_missing_metric_fails():
     assert not verdict.passed and "log_loss: missing" in verdict.reasons[0]
 
 
-def test_bad_direction_is_a_config_error():
-    with pytest.raises(ConfigError, match="sideways"):
-        judge(config(accuracy=MetricRule("sideways")), {"accuracy": 1.0}, None)
+def test_a_metric_no_task_has_is_a_config_error():
+    with pytest.raises(ConfigError, match="unknown metric 'acuracy'"):
+        judge(config(accuracy=rule(0.5), acuracy=rule(0.5)), {"accuracy": 1.0}, None)
 
 
 def test_rmse_gate_fails_a_rise_beyond_noise_and_passes_a_fall():
-    from shipyard.pipeline.evaluation import rmse
-
     rng = np.random.default_rng(0)
     truth = rng.normal(100, 20, 300)
     good = truth + rng.normal(0, 5, 300)
@@ -97,7 +98,7 @@ def test_rmse_gate_fails_a_rise_beyond_noise_and_passes_a_fall():
     cfg = GateConfig(
         model="mlp",
         main_metric="rmse",
-        rules={"rmse": MetricRule("lower", 30.0, 0.0)},
+        rules={"rmse": rule(30.0, 0.0)},
         bootstrap=BootstrapConfig(samples=500, confidence=0.95, seed=0),
     )
     rose = paired_bootstrap(rmse, truth, worse, good, 500, 0)

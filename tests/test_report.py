@@ -11,6 +11,9 @@ def test_direction_follows_the_metric():
     assert direction_word("mlp.log_loss", 0.01) == "worse"
     assert direction_word("mlp.log_loss", -0.01) == "better"
     assert direction_word("mlp.accuracy", 0.0) == ""
+    assert direction_word("baseline.r2", -0.1) == "worse"
+    assert direction_word("reports/evaluate/metrics.json: mlp.mae", -1.0) == "better"
+    assert direction_word("train.loss", 0.1) == ""  # no task has it: no way to tell
 
 
 def test_render_shows_gate_params_metrics_data_and_plots():

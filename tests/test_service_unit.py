@@ -7,83 +7,55 @@ import sys
 
 import pytest
 
-from shipyard.serving.schema import answer, row_model
-from tests.helpers import data_config, standard_features
+from shipyard.pipeline.bundle import schema_for
+from shipyard.serving.schema import row_model
+from tests.helpers import data_config, toy_bundle
 
 CHECK = """
 import json
-from shipyard.serving.service import Predictor
+from shipyard.serving.service import Prediction, Predictor
 api = Predictor.apis["predict"]
 declared = api.output_spec.media_type
 api.output_spec.media_type = None  # what BentoML would compute itself
 print(json.dumps({"declared": declared, "computed": api.output_spec.mime_type(),
-                  "batchable": api.batchable, "max_batch_size": api.max_batch_size}))
+                  "batchable": api.batchable, "max_batch_size": api.max_batch_size,
+                  "answer": sorted(Prediction.model_fields)}))
 """
 
 
-def test_declared_media_type_is_what_bentoml_computes(tmp_path):
-    # A minimal bundle: the service module reads its schema at import.
-    import pandas as pd
-
-    from shipyard.pipeline import bundle, features, mlp, sklearn_io
-
-    mlp.save(mlp.MLP(mlp.Architecture(2, [4], 2, 0.0)), tmp_path / "m")
-    schema = {"task": "classification", "features": ["a", "b"], "target": "y", "labels": [0, 1]}
-    sklearn_io.dump(
-        features.build_featurizer(data_config(), standard_features()).fit(
-            pd.DataFrame({"a": [0.0, 1.0], "b": [1.0, 0.0]})
-        ),
-        tmp_path / "f.skops",
-    )
-    card = {
-        "version": "v",
-        "task": "classification",
-        "dataset": "d",
-        "n_features": 2,
-        "labels": [0, 1],
-        "data_md5": "0",
-        "metrics": {},
-        "params": {},
-    }
-    bundle.write(tmp_path / "bundle", tmp_path / "f.skops", tmp_path / "m", schema, card)
+@pytest.mark.parametrize(
+    ("data", "answer"),
+    [
+        (data_config(), ["label", "model_version", "probabilities"]),
+        (data_config(task="regression", labels=None), ["model_version", "value"]),
+    ],
+)
+def test_declared_media_type_is_what_bentoml_computes(tmp_path, data, answer):
+    # A real toy bundle: the service module reads its schema at import.
+    bundle_dir, _ = toy_bundle(tmp_path, data)
     out = subprocess.run(
         [sys.executable, "-c", CHECK],
         capture_output=True,
         text=True,
         check=True,
-        env={**os.environ, "SHIPYARD_BUNDLE": str(tmp_path / "bundle")},
+        env={**os.environ, "SHIPYARD_BUNDLE": str(bundle_dir)},
     ).stdout
     wiring = json.loads(out.strip().splitlines()[-1])
     assert wiring["declared"] == wiring["computed"] == "application/json"
     assert wiring["batchable"] is True and wiring["max_batch_size"] >= 1
-
-
-def test_answer_names_the_label_and_keys_probabilities_by_label():
-    import numpy as np
-
-    out = answer(["cat", "dog"], np.array([0.3, 0.7]))
-    assert out == {"label": "dog", "probabilities": {"cat": 0.3, "dog": 0.7}}
-
-
-def test_regression_answer_is_a_value():
-    import numpy as np
-
-    assert answer(None, np.float32(12.5)) == {"value": 12.5}
+    assert wiring["answer"] == answer  # the bundle's task's answer
 
 
 def test_row_model_takes_categories_nulls_where_allowed_and_ignored_columns():
     from pydantic import ValidationError
 
-    schema = {
-        "features": ["n", "k", "m"],
-        "categorical": ["k"],
-        "nullable": ["m", "k"],
-        "ignored": ["id"],
-    }
-    row = row_model(schema, max_abs_value=10.0)
+    data = data_config(
+        numeric_features=["n", "m"], categorical_features=["k"], nullable=["m", "k"], drop=["id"]
+    )
+    row = row_model(schema_for(data), max_abs_value=10.0)
     ok = row.model_validate({"n": 1.0, "k": "blue", "m": None, "id": "C001"})
-    assert list(ok.__dict__.values())[:3] == [1.0, "blue", None]
-    assert row.model_validate({"n": 1.0, "k": 7, "m": 2.0}).__dict__["f1"] == 7
+    assert list(ok.__dict__.values())[:3] == [1.0, None, "blue"]  # features in bundle order
+    assert row.model_validate({"n": 1.0, "k": 7, "m": 2.0}).__dict__["f2"] == 7
     with pytest.raises(ValidationError, match="n"):
         row.model_validate({"n": None, "k": "blue", "m": 1.0})  # n is not nullable
     with pytest.raises(ValidationError, match="k"):
@@ -95,7 +67,7 @@ def test_row_model_takes_categories_nulls_where_allowed_and_ignored_columns():
 def test_row_model_requires_exact_features_by_name():
     from pydantic import ValidationError
 
-    row = row_model({"features": ["a/b", "c"]}, max_abs_value=10.0)
+    row = row_model(schema_for(data_config(numeric_features=["a/b", "c"])), max_abs_value=10.0)
     assert list(row.model_validate({"a/b": 1, "c": 2.5}).__dict__.values()) == [1.0, 2.5]
     with pytest.raises(ValidationError, match="c"):
         row.model_validate({"a/b": 1})

@@ -5,7 +5,11 @@ import pytest
 import torch
 
 from shipyard.config import ModelConfig, TrainerConfig
+from shipyard.pipeline.task import task
 from shipyard.pipeline.training import LAST, fit
+
+CLASSES = task("classification")
+LABELS = [0, 1, 2]
 
 MODEL = ModelConfig(
     name="mlp", hidden_sizes=[16], dropout=0.1, lr=0.01, weight_decay=0.0, batch_size=32
@@ -38,8 +42,8 @@ def weights(net):
 
 def test_same_seed_same_weights_and_it_learns(data, tmp_path):
     train, val = data
-    first = fit(train, val, 3, MODEL, trainer(5), 1, tmp_path / "a")
-    second = fit(train, val, 3, MODEL, trainer(5), 1, tmp_path / "b")
+    first = fit(train, val, CLASSES, LABELS, MODEL, trainer(5), 1, tmp_path / "a")
+    second = fit(train, val, CLASSES, LABELS, MODEL, trainer(5), 1, tmp_path / "b")
     for key, value in weights(first.net).items():
         assert torch.equal(value, second.net.state_dict()[key]), key
     accuracy = (first.net(torch.from_numpy(val[0])).argmax(1).numpy() == val[1]).mean()
@@ -49,17 +53,17 @@ def test_same_seed_same_weights_and_it_learns(data, tmp_path):
 
 def test_other_seed_other_weights(data, tmp_path):
     train, val = data
-    a = fit(train, val, 3, MODEL, trainer(2), 1, tmp_path / "a").net
-    b = fit(train, val, 3, MODEL, trainer(2), 2, tmp_path / "b").net
+    a = fit(train, val, CLASSES, LABELS, MODEL, trainer(2), 1, tmp_path / "a").net
+    b = fit(train, val, CLASSES, LABELS, MODEL, trainer(2), 2, tmp_path / "b").net
     assert not torch.equal(a.layers[0].weight, b.layers[0].weight)
 
 
 def test_interrupted_run_resumes_from_last_checkpoint(data, tmp_path):
     train, val = data
     ckpt = tmp_path / "run"
-    fit(train, val, 3, MODEL, trainer(2), 1, ckpt)  # "interrupted" after 2 epochs
+    fit(train, val, CLASSES, LABELS, MODEL, trainer(2), 1, ckpt)  # "interrupted" after 2 epochs
     assert (ckpt / LAST).exists()
-    resumed = fit(train, val, 3, MODEL, trainer(4), 1, ckpt, tmp_path / "live")
+    resumed = fit(train, val, CLASSES, LABELS, MODEL, trainer(4), 1, ckpt, tmp_path / "live")
     assert resumed.resumed and resumed.epochs == 4
     # dvclive continued the curve: only the two resumed epochs were logged here.
     loss = (tmp_path / "live" / "plots" / "metrics" / "val" / "loss.tsv").read_text().splitlines()
@@ -70,7 +74,8 @@ def test_regressor_learns_in_the_targets_units(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(400, 3)).astype(np.float32)
     y = (200 + 40 * x[:, 0] - 25 * x[:, 1]).astype(np.float32)  # far from zero mean, unit std
-    fitted = fit((x[:300], y[:300]), (x[300:], y[300:]), 0, MODEL, trainer(30), 1, tmp_path)
+    train, val = (x[:300], y[:300]), (x[300:], y[300:])
+    fitted = fit(train, val, task("regression"), None, MODEL, trainer(30), 1, tmp_path)
     from shipyard.pipeline.mlp import predict
 
     predicted = predict(fitted.net, x[300:])

@@ -19,9 +19,6 @@ class ConfigError(ValueError):
     """A params.yaml section that does not match its schema."""
 
 
-TASKS = ("classification", "regression")
-
-
 @dataclass
 class DataChecks:
     """Dataset-level checks, on top of the per-column schema. No defaults here: what
@@ -48,12 +45,14 @@ class DataConfig:
     ranges: dict[str, list[Any]] = field(default_factory=dict)  # column: [min, max]
 
     def __post_init__(self) -> None:
-        if self.task not in TASKS:
-            raise ConfigError(f"data.task must be one of {TASKS}, not '{self.task}'")
-        if self.task == "classification" and not self.labels:
-            raise ConfigError("data.labels: a classification dataset lists its labels")
-        if self.task == "regression" and self.labels:
-            raise ConfigError("data.labels: a regression dataset has none (set it to null)")
+        try:
+            labelled = self.labelled
+        except ConfigError as err:
+            raise ConfigError(f"data.task: {err}") from None
+        if labelled and not self.labels:
+            raise ConfigError(f"data.labels: a {self.task} dataset lists its labels")
+        if not labelled and self.labels:
+            raise ConfigError(f"data.labels: a {self.task} dataset has none (set it to null)")
         declared = [*self.features, self.target, *self.drop]
         twice = sorted({c for c in declared if declared.count(c) > 1})
         if twice:
@@ -73,8 +72,11 @@ class DataConfig:
         return [*self.numeric_features, *self.categorical_features]
 
     @property
-    def is_classification(self) -> bool:
-        return self.task == "classification"
+    def labelled(self) -> bool:
+        """Whether targets come from the declared label set: the task says."""
+        from shipyard.pipeline.task import task  # the task owner imports this module
+
+        return task(self.task).labelled
 
 
 @dataclass
@@ -149,7 +151,8 @@ class ServeConfig:
 
 @dataclass
 class MetricRule:
-    direction: str  # "higher" or "lower" is better
+    """Which way is better is the metric's own (shipyard.pipeline.task), not the rule's."""
+
     limit: float | None = None
     tolerance: float = 0.0
 
@@ -193,6 +196,18 @@ class Params:
     evaluate: EvaluateConfig | None = None
 
     def __post_init__(self) -> None:
+        from shipyard.pipeline.evaluation import MODELS
+        from shipyard.pipeline.task import task
+
+        if self.gate is not None:
+            known = task(self.data.task).metrics
+            unknown = sorted(set(self.gate.rules) - set(known))
+            if unknown:
+                raise ConfigError(
+                    f"gate.rules: {unknown} are not {self.data.task} metrics ({list(known)})"
+                )
+            if self.gate.model not in MODELS:
+                raise ConfigError(f"gate.model: '{self.gate.model}' is not one of {MODELS}")
         # `_target_` specs run only in a stage, minutes later: check them when composed.
         check_target(self.data.source, "data.source")
         check_target(self.baseline, "baseline")

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from shipyard.config import ConfigError, GateConfig
+from shipyard.config import GateConfig
+from shipyard.pipeline.task import higher_is_better
 
 Metric = Callable[[np.ndarray, np.ndarray], float]
 
@@ -69,12 +70,6 @@ def paired_bootstrap(
     return deltas[~np.isnan(deltas)]
 
 
-def _better(direction: str) -> int:
-    if direction not in ("higher", "lower"):
-        raise ConfigError(f"gate: direction must be 'higher' or 'lower', not '{direction}'")
-    return 1 if direction == "higher" else -1
-
-
 def judge(
     cfg: GateConfig,
     head: dict[str, float],
@@ -84,11 +79,12 @@ def judge(
     """Check `head` against the limits, and against `base` when there is one.
 
     `main_deltas` (head - base from `paired_bootstrap`) decides the main metric's
-    comparison; without them (test rows not comparable) its tolerance does.
+    comparison; without them (test rows not comparable) its tolerance does. Which way
+    is better is the metric's own (its task says); a metric no task has is a ConfigError.
     """
     verdict = Verdict()
     for name, rule in cfg.rules.items():
-        sign = _better(rule.direction)
+        sign = 1 if higher_is_better(name) else -1
         if name not in head:
             verdict.checks.append(Check(name, False, f"{name}: missing from the metrics"))
             continue

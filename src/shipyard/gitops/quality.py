@@ -25,7 +25,7 @@ def _main_deltas(
     """(paired bootstrap of head - base on the main metric, or None; a note on why not)."""
     import pandas as pd
 
-    from shipyard.pipeline.evaluation import METRICS, scores
+    from shipyard.pipeline.task import metric
 
     skipped = "paired bootstrap skipped:"
     if not Path(path).exists():
@@ -39,12 +39,12 @@ def _main_deltas(
     if not (comparable and set(head_rows["row_id"]) == set(base_rows["row_id"])):  # same rows
         return None, f"{skipped} base predictions at {commit[:7]} are for other test rows"
     base_rows = base_rows.set_index("row_id").loc[head_rows["row_id"]]  # pair rows
-    metric, _ = METRICS[cfg.main_metric]
+    task, function, _ = metric(cfg.main_metric)
     deltas = gate.paired_bootstrap(
-        metric,
+        function,
         head_rows["label"].to_numpy(),
-        scores(head_rows),
-        scores(base_rows),
+        task.scores(head_rows),
+        task.scores(base_rows),
         cfg.bootstrap.samples,
         cfg.bootstrap.seed,
     )

@@ -27,9 +27,9 @@ def smoke(bundle: Path, bento: str | None = None, url: str | None = None) -> dic
 
     version = read_card(bundle)["version"]
     schema = read_schema(bundle)
-    categorical = set(schema.get("categorical", []))
+    categorical = set(schema.categorical)
     # Any valid row will do: zeros, and a category the model never saw (which it must take).
-    row = {name: "smoke-test" if name in categorical else 0.0 for name in schema["features"]}
+    row = {name: "smoke-test" if name in categorical else 0.0 for name in schema.features}
     body = {"rows": [row]}
     if url:
         response = httpx.post(f"{url.rstrip('/')}/predict", json=body, timeout=30)

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shipyard.config import ConfigError
 from shipyard.gitops.gate import Verdict
 from shipyard.gitops.revisions import one_line
+from shipyard.pipeline.task import higher_is_better
 
-# Which way is better, by the last part of a metric's name (mlp.log_loss -> log_loss).
-LOWER_IS_BETTER = {"log_loss", "rmse", "mae", "loss"}
 # `shipyard repro`'s stage statuses: executed, restored from DVC's run cache, skipped.
 STATUSES = ("ran", "cached", "unchanged")
 NO_STAGE_RAN = "No stage executed: every stage was unchanged or restored from the run cache."
@@ -44,10 +44,15 @@ def _fmt(value: Any) -> str:
 
 
 def direction_word(name: str, delta: float | None) -> str:
+    """Says whether a change of metric `name` (e.g. mlp.log_loss) is better or worse;
+    nothing for no change, or for a metric no task has (no way to tell)."""
     if not delta:
         return ""
-    lower = name.rsplit(".", 1)[-1] in LOWER_IS_BETTER
-    return "better" if (delta < 0) == lower else "worse"
+    try:
+        higher = higher_is_better(name)
+    except ConfigError:
+        return ""
+    return "better" if (delta > 0) == higher else "worse"
 
 
 def _plot_lines(plots: list[tuple[str, str]], image_url: str | None) -> list[str]:

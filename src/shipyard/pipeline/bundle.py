@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +26,7 @@ from shipyard.pipeline import sklearn_io
 if TYPE_CHECKING:  # torch and pandas load only where a bundle is loaded or written
     import pandas as pd
 
+    from shipyard.config import DataConfig, Params
     from shipyard.pipeline import mlp
 
 FEATURIZER = "featurizer.skops"
@@ -34,14 +35,77 @@ CARD = "card.json"
 README = "README.md"
 
 
+@dataclass(frozen=True)
+class BundleSchema:
+    """schema.json: the contract between the pipeline and the service. Field order is
+    the file's key order (the version hashes it)."""
+
+    task: str  # a name in shipyard.pipeline.task.TASKS
+    features: list[str]  # the order rows are fed to the featurizer
+    categorical: list[str]  # features read as text categories
+    nullable: list[str]  # features that may be missing (null in a request)
+    ignored: list[str]  # accepted in a request (a raw row has them, e.g. IDs), unused
+    target: str
+    labels: list[Any] | None  # the task's labels, if it has any
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> BundleSchema:
+        """Raises ValueError naming unknown or missing keys: a schema from another
+        version of this code is refused, not read half-right."""
+        raw = json.loads(text)
+        expected = [f.name for f in fields(cls)]
+        unknown, missing = sorted(set(raw) - set(expected)), sorted(set(expected) - set(raw))
+        if unknown or missing:
+            raise ValueError(f"{SCHEMA}: unknown keys {unknown}, missing keys {missing}")
+        return cls(**raw)
+
+
+def schema_for(data: DataConfig) -> BundleSchema:
+    """The schema of a bundle trained on `data`."""
+    return BundleSchema(
+        task=data.task,
+        features=data.features,
+        categorical=list(data.categorical_features),
+        nullable=[c for c in data.features if c in data.nullable],
+        ignored=list(data.drop),
+        target=data.target,
+        labels=data.labels,
+    )
+
+
+def card_for(
+    params: Params, schema: BundleSchema, version: str, data_md5: str, metrics: dict[str, Any]
+) -> dict[str, Any]:
+    """The model card: what the bundle is, what it scored, and the params it came from."""
+    return {
+        "version": version,
+        "task": schema.task,
+        "dataset": params.data.name,
+        "n_features": len(schema.features),
+        "labels": schema.labels,
+        "data_md5": data_md5,
+        "metrics": metrics,
+        "params": {
+            "seed": params.seed,
+            "features": asdict(params.features),
+            "model": asdict(params.model),
+            "baseline": params.baseline,
+            "trainer": asdict(params.trainer) if params.trainer else None,
+        },
+    }
+
+
 def read_card(bundle: str | Path) -> dict[str, Any]:
     """The model card, without loading the model (no torch import)."""
     return json.loads((Path(bundle) / CARD).read_text())
 
 
-def read_schema(bundle: str | Path) -> dict[str, Any]:
+def read_schema(bundle: str | Path) -> BundleSchema:
     """Features in order, target, labels, task; without loading the model."""
-    return json.loads((Path(bundle) / SCHEMA).read_text())
+    return BundleSchema.from_json((Path(bundle) / SCHEMA).read_text())
 
 
 def tune_for_serving(torch_threads: int) -> None:
@@ -55,9 +119,10 @@ def tune_for_serving(torch_threads: int) -> None:
     sklearn.set_config(assume_finite=True, skip_parameter_validation=True)
 
 
-def model_version(name: str, weights: bytes, schema: dict[str, Any]) -> str:
+def model_version(name: str, weights: bytes, schema: BundleSchema) -> str:
     """Content-addressed: the same weights and schema always get the same version."""
-    digest = hashlib.sha256(weights + json.dumps(schema, sort_keys=True).encode()).hexdigest()
+    text = json.dumps(asdict(schema), sort_keys=True)
+    digest = hashlib.sha256(weights + text.encode()).hexdigest()
     return f"{name}-{digest[:12]}"
 
 
@@ -92,7 +157,7 @@ def render_card(card: dict[str, Any]) -> str:
 
 
 def write(
-    out: Path, featurizer: Path, model_dir: Path, schema: dict[str, Any], card: dict[str, Any]
+    out: Path, featurizer: Path, model_dir: Path, schema: BundleSchema, card: dict[str, Any]
 ) -> None:
     from shipyard.pipeline import mlp
 
@@ -102,7 +167,7 @@ def write(
     shutil.copy(featurizer, out / FEATURIZER)
     for name in (mlp.WEIGHTS, mlp.ARCH):
         shutil.copy(model_dir / name, out / name)
-    (out / SCHEMA).write_text(json.dumps(schema, indent=2) + "\n")
+    (out / SCHEMA).write_text(schema.to_json())
     (out / CARD).write_text(json.dumps(card, indent=2) + "\n")
     (out / README).write_text(render_card(card))
 
@@ -113,7 +178,7 @@ class Bundle:
 
     featurizer: Any
     net: mlp.MLP
-    schema: dict[str, Any]
+    schema: BundleSchema
     card: dict[str, Any]
 
     def __post_init__(self) -> None:
@@ -143,15 +208,15 @@ class Bundle:
 
     @property
     def features(self) -> list[str]:
-        return self.schema["features"]
+        return self.schema.features
 
     @property
     def categorical(self) -> list[str]:
-        return self.schema.get("categorical", [])
+        return self.schema.categorical
 
     @property
     def labels(self) -> list[Any] | None:
-        return self.schema["labels"]
+        return self.schema.labels
 
     def predict(self, rows: pd.DataFrame) -> np.ndarray:
         """Class probabilities (rows x labels) or predicted values, for raw rows."""

@@ -10,18 +10,19 @@ import pandas as pd
 
 from shipyard.config import DataConfig, FeaturesConfig
 from shipyard.pipeline.feature_files import LABEL, ROW_ID
+from shipyard.pipeline.task import task
 
 
 def split(
     df: pd.DataFrame, data: DataConfig, cfg: FeaturesConfig, seed: int
 ) -> dict[str, pd.DataFrame]:
-    """Seeded train/val/test split (stratified for classification); parts keep raw row ids."""
+    """Seeded train/val/test split (stratified as the task says); parts keep raw row ids."""
     from sklearn.model_selection import train_test_split
 
     df = df.reset_index(drop=True).rename_axis(ROW_ID).reset_index()
 
     def strata(part: pd.DataFrame) -> pd.Series | None:
-        return part[data.target] if data.is_classification else None
+        return task(data.task).strata(part[data.target])
 
     rest, test = train_test_split(
         df, test_size=cfg.split.test_size, stratify=strata(df), random_state=seed
@@ -81,15 +82,6 @@ def build_featurizer(data: DataConfig, cfg: FeaturesConfig) -> Any:
     return ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=True)
 
 
-def encode_target(values: pd.Series, data: DataConfig) -> np.ndarray:
-    """Class indices into `data.labels` (validation guarantees every value is in it), or
-    the regression target as float."""
-    if not data.is_classification:
-        return values.to_numpy(dtype=np.float64)
-    index = {label: i for i, label in enumerate(data.labels)}
-    return values.map(index).to_numpy(dtype=np.int64)
-
-
 def featurize(x: pd.DataFrame, featurizer: Any) -> np.ndarray:
     """The fitted transform as float32, quietly: categories unseen in training are encoded
     as the configured encoder says (all zeros for one-hot), not warned about per call."""
@@ -102,6 +94,6 @@ def transform(part: pd.DataFrame, featurizer: Any, data: DataConfig) -> pd.DataF
     """Model-ready frame: row id, label, float32 features named by the featurizer."""
     x = featurize(inputs(part, data.features, data.categorical_features), featurizer)
     out = pd.DataFrame(x, columns=list(featurizer.get_feature_names_out()), index=part.index)
-    out.insert(0, LABEL, encode_target(part[data.target], data))
+    out.insert(0, LABEL, task(data.task).encode_target(part[data.target], data.labels))
     out.insert(0, ROW_ID, part[ROW_ID].to_numpy())
     return out.reset_index(drop=True)

@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from shipyard.pipeline.task import task
+
 WEIGHTS = "model.safetensors"
 ARCH = "model.json"
 
@@ -18,10 +20,10 @@ ARCH = "model.json"
 class Architecture:
     in_features: int
     hidden_sizes: list[int]
-    n_outputs: int  # classes (logits), or 1 for regression
+    n_outputs: int  # the task's output width (Task.n_outputs)
     dropout: float
-    task: str = "classification"
-    # Regression: the net learns the standardized target; these map it back to units.
+    task: str = "classification"  # a name in shipyard.pipeline.task.TASKS
+    # Task.target_scale: maps a net that learns a standardized target back to its units.
     target_mean: float = 0.0
     target_std: float = 1.0
 
@@ -30,6 +32,7 @@ class MLP(nn.Module):
     def __init__(self, arch: Architecture) -> None:
         super().__init__()
         self.arch = arch
+        self.task = task(arch.task)
         layers: list[nn.Module] = []
         width = arch.in_features
         for hidden in arch.hidden_sizes:
@@ -39,11 +42,8 @@ class MLP(nn.Module):
         self.layers = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Class logits, or the regression target in its own units."""
-        out = self.layers(x)
-        if self.arch.task == "regression":
-            return out.squeeze(-1) * self.arch.target_std + self.arch.target_mean
-        return out
+        """What the task's loss takes: class logits, or the target in its own units."""
+        return self.task.head(self.layers(x), self.arch)
 
 
 def save(net: MLP, directory: str | Path) -> None:
@@ -69,8 +69,5 @@ def load(directory: str | Path) -> MLP:
 
 @torch.inference_mode()
 def predict(net: MLP, x: torch.Tensor | np.ndarray) -> np.ndarray:
-    """Class probabilities (rows x classes), or predicted values, for float32 features."""
-    out = net(torch.as_tensor(x, dtype=torch.float32))
-    if net.arch.task == "regression":
-        return out.numpy()
-    return torch.softmax(out, dim=-1).numpy()
+    """The task's scores (class probabilities, or values) for float32 features."""
+    return net.task.to_scores(net(torch.as_tensor(x, dtype=torch.float32))).numpy()

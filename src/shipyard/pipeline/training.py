@@ -5,12 +5,14 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from shipyard.config import ModelConfig, TrainerConfig
 from shipyard.pipeline.hardware import resolve_precision
 from shipyard.pipeline.mlp import MLP, Architecture
+from shipyard.pipeline.task import Task
 
 LAST = "last.ckpt"
 
@@ -33,35 +35,35 @@ def _loader(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed: 
 
 
 def architecture(
-    train: tuple[np.ndarray, np.ndarray], n_classes: int, model: ModelConfig
+    train: tuple[np.ndarray, np.ndarray], task: Task, labels: list[Any] | None, model: ModelConfig
 ) -> Architecture:
-    """A classifier over `n_classes`, or (n_classes 0) a regressor of the train targets."""
+    """The network for `task` on the train split: its output width and target scale."""
     x, y = train
-    if n_classes:
-        return Architecture(x.shape[1], list(model.hidden_sizes), n_classes, model.dropout)
+    mean, std = task.target_scale(y)
     return Architecture(
         x.shape[1],
         list(model.hidden_sizes),
-        1,
+        task.n_outputs(labels),
         model.dropout,
-        task="regression",
-        target_mean=float(y.mean()),
-        target_std=float(y.std()) or 1.0,
+        task=task.name,
+        target_mean=mean,
+        target_std=std,
     )
 
 
 def fit(
     train: tuple[np.ndarray, np.ndarray],
     val: tuple[np.ndarray, np.ndarray],
-    n_classes: int,
+    task: Task,
+    labels: list[Any] | None,
     model: ModelConfig,
     trainer: TrainerConfig,
     seed: int,
     checkpoint_dir: Path,
     log_dir: Path | None = None,
 ) -> Fitted:
-    """Train; the result holds the network with its best (lowest val loss) weights.
-    `n_classes` 0 trains a regressor.
+    """Train for `task` (over `labels`, if it has them); the result holds the network
+    with its best (lowest val loss) weights.
 
     If `checkpoint_dir` holds a `last.ckpt` from an interrupted run, training resumes
     from it; callers key the directory by config and data so a stale run is never resumed.
@@ -70,12 +72,11 @@ def fit(
     import torch
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
-    from shipyard.pipeline.modules import Classifier, Regressor
+    from shipyard.pipeline.modules import Module
 
     L.seed_everything(seed, workers=True, verbose=False)
-    net = MLP(architecture(train, n_classes, model))
-    task_module = Classifier if n_classes else Regressor
-    module = task_module(net, lr=model.lr, weight_decay=model.weight_decay)
+    net = MLP(architecture(train, task, labels, model))
+    module = Module(net, lr=model.lr, weight_decay=model.weight_decay)
 
     resume = checkpoint_dir / LAST
     ckpt_path = str(resume) if resume.exists() else None

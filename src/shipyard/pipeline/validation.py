@@ -102,7 +102,7 @@ def build_schema(cfg: DataConfig) -> Any:
     }
     columns |= {name: pa.Column(nullable=name in cfg.nullable) for name in cfg.categorical_features}
     columns |= {name: pa.Column(nullable=True, required=False) for name in cfg.drop}
-    if cfg.is_classification:
+    if cfg.labelled:
         label_set = pa.Check.isin(cfg.labels, error=f"label in {cfg.labels}")
         columns[cfg.target] = pa.Column(nullable=False, checks=label_set)
     else:
@@ -176,7 +176,7 @@ def dataset_problems(df: pd.DataFrame, cfg: DataConfig) -> list[Problem]:
         problems.append(
             Problem(TABLE, f"at least {checks.min_rows} rows", 1, [], f"the table has {len(df)}")
         )
-    if cfg.is_classification and cfg.target in df.columns:
+    if cfg.labelled and cfg.target in df.columns:
         counts = df[cfg.target].value_counts()
         short = [(label, int(counts.get(label, 0))) for label in cfg.labels]
         short = [(label, n) for label, n in short if n < checks.min_rows_per_class]
@@ -225,7 +225,7 @@ def dataset_problems(df: pd.DataFrame, cfg: DataConfig) -> list[Problem]:
 
 
 def class_counts(df: pd.DataFrame, cfg: DataConfig) -> dict[str, int]:
-    if not cfg.is_classification or cfg.target not in df.columns:
+    if not cfg.labelled or cfg.target not in df.columns:
         return {}
     counts = df[cfg.target].value_counts()
     return {str(label): int(counts.get(label, 0)) for label in cfg.labels}

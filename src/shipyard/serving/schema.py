@@ -1,4 +1,4 @@
-"""Request and response models built from a bundle's schema.json.
+"""Request models built from a bundle's schema (the response model is the task's).
 
 Validation happens here, per request and before adaptive batching, so one bad request
 is refused with a 400 naming the row and feature, and never spoils a batch.
@@ -10,36 +10,13 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, StrictInt, StrictStr, create_model
 
+from shipyard.pipeline.bundle import BundleSchema
+
 MAX_CATEGORY_LENGTH = 200  # longer is not a category but a mistake (or an attack)
 
 
-class ClassPrediction(BaseModel):
-    label: int | str
-    probabilities: dict[str, float]
-    model_version: str
-
-
-class ValuePrediction(BaseModel):
-    value: float
-    model_version: str
-
-
-def prediction_type(task: str) -> type[BaseModel]:
-    return ClassPrediction if task == "classification" else ValuePrediction
-
-
-def answer(labels: list[Any] | None, output: Any) -> dict[str, Any]:
-    """One row's answer: its label and class probabilities keyed by label, or its value."""
-    if not labels:
-        return {"value": float(output)}
-    return {
-        "label": labels[int(output.argmax())],
-        "probabilities": {str(label): float(p) for label, p in zip(labels, output, strict=True)},
-    }
-
-
-def row_model(schema: dict[str, Any], max_abs_value: float) -> type[BaseModel]:
-    """One row by column name, from a bundle's schema.json: every feature required (null
+def row_model(schema: BundleSchema, max_abs_value: float) -> type[BaseModel]:
+    """One row by column name, from a bundle's schema: every feature required (null
     where the schema allows it), finite numbers for numeric features, text (or integer)
     categories, the dataset's ignored columns (IDs) allowed, nothing else.
 
@@ -50,14 +27,14 @@ def row_model(schema: dict[str, Any], max_abs_value: float) -> type[BaseModel]:
         float, Strict(), Field(allow_inf_nan=False, ge=-max_abs_value, le=max_abs_value)
     ]
     category = Annotated[StrictStr, Field(max_length=MAX_CATEGORY_LENGTH)] | StrictInt
-    categorical, nullable = set(schema.get("categorical", [])), set(schema.get("nullable", []))
+    categorical, nullable = set(schema.categorical), set(schema.nullable)
     fields: dict[str, Any] = {}
-    for i, name in enumerate(schema["features"]):
+    for i, name in enumerate(schema.features):
         kind: Any = category if name in categorical else number
         if name in nullable:
             kind = kind | None
         fields[f"f{i}"] = (kind, Field(alias=name))
-    for i, name in enumerate(schema.get("ignored", [])):
+    for i, name in enumerate(schema.ignored):
         fields[f"ignored{i}"] = (Any, Field(default=None, alias=name))
     return create_model("Row", __config__=ConfigDict(extra="forbid"), **fields)
 

@@ -20,8 +20,9 @@ import bentoml
 
 from shipyard.config import ServeConfig, load_section
 from shipyard.pipeline.bundle import read_schema
+from shipyard.pipeline.task import task
 from shipyard.serving.middleware import BodySizeLimit, PredictionLog
-from shipyard.serving.schema import answer, prediction_type, row_model, rows_type
+from shipyard.serving.schema import row_model, rows_type
 from shipyard.workarounds import bentoml_fixes
 
 bentoml_fixes.apply()
@@ -38,10 +39,11 @@ def bundle_dir() -> Path:
 
 BUNDLE = bundle_dir()
 SCHEMA = read_schema(BUNDLE)
-FEATURES: list[str] = SCHEMA["features"]
+TASK = task(SCHEMA.task)
+FEATURES: list[str] = SCHEMA.features
 Row = row_model(SCHEMA, MAX_ABS_VALUE)
 Rows = rows_type(Row, SETTINGS.max_rows)
-Prediction = prediction_type(SCHEMA["task"])
+Prediction = TASK.response_model()
 
 
 def prediction_logger(path: str | None) -> logging.Logger:
@@ -63,11 +65,13 @@ def shadow_predictor(path: str | None) -> Any:
     from shipyard.pipeline.bundle import Bundle
 
     candidate = Bundle.load(path)
+    candidate_task = task(candidate.schema.task)
 
     def predict(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         outputs = candidate.predict(pd.DataFrame.from_records(rows))
         return [
-            {"model_version": candidate.version, **answer(candidate.labels, o)} for o in outputs
+            {"model_version": candidate.version, **candidate_task.answer(candidate.labels, o)}
+            for o in outputs
         ]
 
     return predict
@@ -104,7 +108,7 @@ class Predictor:
         values = [list(row.__dict__.values())[: len(FEATURES)] for row in rows]
         outputs = self.bundle.predict_values(values)
         version, labels = self.bundle.version, self.bundle.labels
-        return [Prediction(model_version=version, **answer(labels, o)) for o in outputs]
+        return [Prediction(model_version=version, **TASK.answer(labels, o)) for o in outputs]
 
 
 Predictor.add_asgi_middleware(BodySizeLimit, max_bytes=SETTINGS.max_body_bytes)

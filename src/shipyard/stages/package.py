@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-from dataclasses import asdict
 from pathlib import Path
 
 from shipyard.config import PARAMS_FILE, load_params
@@ -26,35 +25,13 @@ def main(argv: list[str] | None = None) -> None:
     from shipyard.pipeline.mlp import WEIGHTS
 
     params = load_params(args.params)
-    data = params.data
-    schema = {
-        "task": data.task,
-        "features": data.features,  # the order rows are fed to the featurizer
-        "categorical": list(data.categorical_features),
-        "nullable": [c for c in data.features if c in data.nullable],
-        "ignored": list(data.drop),  # accepted in a request (a raw row has them), unused
-        "target": data.target,
-        "labels": list(data.labels) if data.labels else None,
-    }
+    schema = bundle.schema_for(params.data)
     version = bundle.model_version(
         f"{params.data.name}-{params.model.name}", (args.model / WEIGHTS).read_bytes(), schema
     )
-    card = {
-        "version": version,
-        "task": schema["task"],
-        "dataset": params.data.name,
-        "n_features": len(schema["features"]),
-        "labels": schema["labels"],
-        "data_md5": hashlib.md5(args.raw.read_bytes()).hexdigest(),
-        "metrics": json.loads(args.metrics.read_text()),
-        "params": {
-            "seed": params.seed,
-            "features": asdict(params.features),
-            "model": asdict(params.model),
-            "baseline": params.baseline,
-            "trainer": asdict(params.trainer) if params.trainer else None,
-        },
-    }
+    data_md5 = hashlib.md5(args.raw.read_bytes()).hexdigest()
+    metrics = json.loads(args.metrics.read_text())
+    card = bundle.card_for(params, schema, version, data_md5, metrics)
     bundle.write(args.out, args.featurizer, args.model, schema, card)
     print(f"package: {version} -> {args.out}")
 

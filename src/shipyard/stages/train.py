@@ -41,11 +41,12 @@ def main(argv: list[str] | None = None) -> None:
 
     from shipyard.pipeline import mlp
     from shipyard.pipeline.feature_files import arrays
+    from shipyard.pipeline.task import task
     from shipyard.pipeline.training import fit
 
     model = load_section("model", ModelConfig, args.params)
     trainer = load_section("trainer", TrainerConfig, args.params)
-    labels = load_section("data", DataConfig, args.params).labels or []  # none: regression
+    data = load_section("data", DataConfig, args.params)
     seed = load_value("seed", args.params)
 
     splits = [args.features / f"{name}.parquet" for name in ("train", "val")]
@@ -53,7 +54,9 @@ def main(argv: list[str] | None = None) -> None:
     checkpoints = args.checkpoints / key
     train, val = (arrays(pd.read_parquet(path)) for path in splits)
 
-    fitted = fit(train, val, len(labels), model, trainer, seed, checkpoints, args.live)
+    fitted = fit(
+        train, val, task(data.task), data.labels, model, trainer, seed, checkpoints, args.live
+    )
     if not fitted.is_global_zero:
         return
     mlp.save(fitted.net, args.out)
