@@ -82,12 +82,12 @@ def test_check_lock_on_a_fresh_clone_and_on_an_unreproduced_code_change(repo, tm
     run(["git", "clone", "-q", str(repo), str(clone)], cwd=tmp_path)
     assert run(["shipyard", "check-lock"], cwd=clone).returncode == 0
 
-    training = clone / "src/shipyard/training.py"
+    training = clone / "src/shipyard/pipeline/training.py"
     training.write_text(training.read_text() + "\n# a change nobody reproduced\n")
     run(["git", "commit", "-qam", "edit training without reproducing"], cwd=clone)
     failed = run(["shipyard", "check-lock"], cwd=clone, check=False)
     assert failed.returncode == 1
-    assert "  train: src/shipyard/training.py modified" in failed.stderr
+    assert "  train: src/shipyard/pipeline/training.py modified" in failed.stderr
     assert "evaluate" not in failed.stderr  # training.py is train's code only
     assert "Traceback" not in failed.stderr
 

@@ -117,7 +117,10 @@ def _report(args: argparse.Namespace) -> None:
 def _release_check(args: argparse.Namespace) -> None:
     from shipyard.gitops.release import unclean_stages
 
-    unclean = unclean_stages()
+    try:
+        unclean = unclean_stages()
+    except RuntimeError as err:
+        sys.exit(f"release: {err}")
     if unclean:
         sys.exit(
             "release: `dvc status` is not clean, so this is not what was reviewed and pushed "

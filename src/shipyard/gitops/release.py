@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 
 def unclean_stages() -> dict[str, object]:
-    """`dvc status` as a dict: empty when every output matches dvc.lock."""
-    out = subprocess.run(
-        ["dvc", "status", "--json"], capture_output=True, text=True, check=True
-    ).stdout
-    return json.loads(out or "{}")
+    """`dvc status` as a dict: empty when every output matches dvc.lock. A failing
+    `dvc status` raises RuntimeError with what DVC said."""
+    done = subprocess.run(
+        [sys.executable, "-m", "dvc", "status", "--json"], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        said = (done.stderr or done.stdout).strip().splitlines()
+        raise RuntimeError(f"`dvc status` failed: {said[-1] if said else done.returncode}")
+    return json.loads(done.stdout or "{}")
 
 
 def smoke(bundle: Path, bento: str | None = None, url: str | None = None) -> dict[str, object]:

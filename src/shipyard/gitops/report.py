@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -175,7 +176,10 @@ def _dvc_json(*args: str, timeout: float) -> Any:
     shown = "dvc " + " ".join(a[:7] if re.fullmatch(r"[0-9a-f]{40}", a) else a for a in args)
     try:
         out = subprocess.run(
-            ["dvc", *args, "--json"], capture_output=True, text=True, timeout=timeout
+            [sys.executable, "-m", "dvc", *args, "--json"],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
     except subprocess.TimeoutExpired:
         # `dvc diff` asks the remote for directory listings missing from the cache.

@@ -45,7 +45,10 @@ def repro(args: Sequence[str], log: Path) -> int:
     start = time.monotonic()
     lines: list[tuple[float, str]] = []
     with subprocess.Popen(
-        ["dvc", "repro", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [sys.executable, "-m", "dvc", "repro", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     ) as proc:
         assert proc.stdout is not None
         for line in proc.stdout:
