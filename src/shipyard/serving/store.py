@@ -38,6 +38,8 @@ def import_bundle(bundle: Path, name: str) -> str:
     # or going back to an older bundle would ship whatever was imported last.
     if latest is not None and latest.info.labels.get("version") == card["version"]:
         return str(latest.tag)
-    with bentoml.models.create(name, labels=labels_for(card), metadata={"card": card}) as model:
+    # The card travels in the model's files (card.json); BentoML's metadata takes only
+    # basic types, and a regression's card has `labels: null`.
+    with bentoml.models.create(name, labels=labels_for(card)) as model:
         shutil.copytree(bundle, model.path, dirs_exist_ok=True)
     return str(model.tag)
