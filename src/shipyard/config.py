@@ -15,6 +15,11 @@ T = TypeVar("T")
 PARAMS_FILE = "params.yaml"
 
 
+# The largest magnitude a raw number may have, in training data and in requests alike:
+# beyond it, standardized features and a float32 network overflow to inf/NaN.
+MAX_ABS_VALUE = 1e12
+
+
 class ConfigError(ValueError):
     """A params.yaml section that does not match its schema."""
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from shipyard.config import DataConfig
+from shipyard.config import MAX_ABS_VALUE, DataConfig
 from shipyard.pipeline.sources import READ_PROBLEMS
 
 MAX_EXAMPLES = 5
@@ -92,11 +92,17 @@ def build_schema(cfg: DataConfig) -> Any:
         low, high = cfg.ranges[column]
         return [pa.Check.in_range(low, high, error=f"range [{low:g}, {high:g}]")]
 
-    # inf parses as a number from CSV; no model (and no JSON request) can use it.
+    # inf parses as a number from CSV; no model (and no JSON request) can use it. Nor a
+    # finite number so large that the features overflow, whatever data.ranges says.
     finite = pa.Check(lambda s: ~np.isinf(s), error="finite (inf is not a value)")
+    magnitude = pa.Check(
+        lambda s: np.isinf(s) | (s.abs() <= MAX_ABS_VALUE),  # inf: the check above says it
+        error=f"magnitude at most {MAX_ABS_VALUE:g} (what the model can represent)",
+    )
+    numeric = [finite, magnitude]
     columns = {
         name: pa.Column(
-            "float64", coerce=True, nullable=name in cfg.nullable, checks=[finite, *bounds(name)]
+            "float64", coerce=True, nullable=name in cfg.nullable, checks=[*numeric, *bounds(name)]
         )
         for name in cfg.numeric_features
     }
@@ -107,7 +113,7 @@ def build_schema(cfg: DataConfig) -> Any:
         columns[cfg.target] = pa.Column(nullable=False, checks=label_set)
     else:
         columns[cfg.target] = pa.Column(
-            "float64", coerce=True, nullable=False, checks=[finite, *bounds(cfg.target)]
+            "float64", coerce=True, nullable=False, checks=[*numeric, *bounds(cfg.target)]
         )
     return pa.DataFrameSchema(columns, strict=True)
 

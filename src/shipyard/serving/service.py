@@ -18,7 +18,7 @@ from typing import Any
 
 import bentoml
 
-from shipyard.config import ServeConfig, load_section
+from shipyard.config import MAX_ABS_VALUE, ServeConfig, load_section
 from shipyard.pipeline.bundle import read_schema
 from shipyard.pipeline.task import task
 from shipyard.serving.middleware import BodySizeLimit, PredictionLog
@@ -27,8 +27,6 @@ from shipyard.workarounds import bentoml_fixes
 
 bentoml_fixes.apply()
 SETTINGS = load_section("serve", ServeConfig, os.environ.get("SHIPYARD_PARAMS", "params.yaml"))
-# Bounds what a float32 network can take without overflowing to inf/NaN.
-MAX_ABS_VALUE = 1e12
 
 
 def bundle_dir() -> Path:
