@@ -175,13 +175,16 @@ def _csv(raw: bytes, name: str, encoding: str) -> pd.DataFrame:
         # Keep the readable part, and point at the cells holding the undecodable bytes.
         text = raw.decode(encoding, errors="replace")
         problems.append(_problem(None, f"valid {encoding} text"))
-    header = next(csv.reader(io.StringIO(text)), [])
     try:
+        header = next(csv.reader(io.StringIO(text)), [])
         frame = pd.read_csv(io.StringIO(text))
     except pd.errors.EmptyDataError:
         return _with_problems(pd.DataFrame(), problems)
-    except pd.errors.ParserError as err:
+    except (pd.errors.ParserError, csv.Error) as err:  # csv.Error: NUL bytes, binary junk
         return _unreadable("readable CSV file", f"{name}: {err}")
+    if not frame.index.equals(pd.RangeIndex(len(frame))):  # extra fields became an index
+        detail = f"{name}: rows have more fields than the header's {len(header)} names"
+        return _unreadable("readable CSV file", detail)
     # pandas renames a repeated header `x` to `x.1`; say so instead of inventing a column.
     for column in sorted({c for c in header if header.count(c) > 1}):
         positions = [i + 1 for i, c in enumerate(header) if c == column]
@@ -198,13 +201,12 @@ def _bad_bytes(frame: pd.DataFrame, encoding: str) -> list[dict[str, Any]]:
     problems = []
     for column in frame.columns:
         values = frame[column]
+        rows: list[int] = []
         if values.dtype.kind in "OSUT" or str(values.dtype) == "str":
-            rows = values.index[values.astype(str).str.contains("\ufffd", regex=False)]
-        else:
-            rows = values.index[:0]
-        if "\ufffd" in str(column) or len(rows):
+            # positions, not index labels: a ragged file can leave pandas a MultiIndex
+            bad = values.astype(str).str.contains("\ufffd", regex=False).to_numpy()
+            rows = [int(i) for i in bad.nonzero()[0]]
+        if "\ufffd" in str(column) or rows:
             detail = f"undecodable bytes (set data.source.encoding if the file is not {encoding})"
-            problems.append(
-                _problem(str(column), f"valid {encoding} text", [int(r) for r in rows], detail)
-            )
+            problems.append(_problem(str(column), f"valid {encoding} text", rows, detail))
     return problems
