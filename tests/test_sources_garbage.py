@@ -29,3 +29,11 @@ def test_rows_wider_than_the_header_are_a_read_problem_not_an_index(tmp_path):
         "column '<file>' failed readable CSV file: wide.csv: rows have more fields than "
         "the header's 2 names"
     ]
+
+
+def test_a_semicolon_file_gets_a_hint_and_reads_with_its_delimiter(tmp_path):
+    path = tmp_path / "semi.csv"
+    path.write_bytes(b"a;b;target\n1;2;no\n3;4;yes\n")
+    lines = [p.describe() for p in validate(read_table(str(path)), data_config()).problems]
+    assert any("set data.source.delimiter to ';'?" in line for line in lines)
+    assert validate(read_table(str(path), delimiter=";"), data_config()).ok

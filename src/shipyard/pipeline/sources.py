@@ -88,6 +88,7 @@ def read_table(
     encoding: str = "utf-8",
     storage_options: dict[str, Any] | None = None,
     remote: str | None = None,
+    delimiter: str = ",",
 ) -> pd.DataFrame:
     """A CSV or Parquet file, local or on S3 (`s3://bucket/key`), read without judging it.
 
@@ -101,7 +102,7 @@ def read_table(
     name = Path(path.split("?")[0]).name
     if name.lower().endswith((".parquet", ".pq")):
         return _parquet(raw, name)
-    return _csv(raw, name, encoding)
+    return _csv(raw, name, encoding, delimiter)
 
 
 def _open_local(path: str, _: dict[str, Any] | None) -> bytes:
@@ -167,7 +168,7 @@ def _parquet(raw: bytes, name: str) -> pd.DataFrame:
         return _unreadable("readable Parquet file", f"{name}: {err}")
 
 
-def _csv(raw: bytes, name: str, encoding: str) -> pd.DataFrame:
+def _csv(raw: bytes, name: str, encoding: str, delimiter: str = ",") -> pd.DataFrame:
     problems: list[dict[str, Any]] = []
     try:
         text = raw.decode(encoding)
@@ -176,8 +177,8 @@ def _csv(raw: bytes, name: str, encoding: str) -> pd.DataFrame:
         text = raw.decode(encoding, errors="replace")
         problems.append(_problem(None, f"valid {encoding} text"))
     try:
-        header = next(csv.reader(io.StringIO(text)), [])
-        frame = pd.read_csv(io.StringIO(text))
+        header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+        frame = pd.read_csv(io.StringIO(text), sep=delimiter)
     except pd.errors.EmptyDataError:
         return _with_problems(pd.DataFrame(), problems)
     except (pd.errors.ParserError, csv.Error) as err:  # csv.Error: NUL bytes, binary junk
@@ -185,6 +186,12 @@ def _csv(raw: bytes, name: str, encoding: str) -> pd.DataFrame:
     if not frame.index.equals(pd.RangeIndex(len(frame))):  # extra fields became an index
         detail = f"{name}: rows have more fields than the header's {len(header)} names"
         return _unreadable("readable CSV file", detail)
+    # One column whose name holds another delimiter: most likely the wrong delimiter.
+    others = [d for d in (";", "\t", "|", ",") if d != delimiter and len(header) == 1]
+    guess = next((d for d in others if d in header[0]), None)
+    if guess:
+        detail = f"one column, named {header[0][:60]!r}: set data.source.delimiter to {guess!r}?"
+        problems.append(_problem(FILE, f"columns split by {delimiter!r}", detail=detail))
     # pandas renames a repeated header `x` to `x.1`; say so instead of inventing a column.
     for column in sorted({c for c in header if header.count(c) > 1}):
         positions = [i + 1 for i, c in enumerate(header) if c == column]
