@@ -151,7 +151,7 @@ def measure(name: str, url: str, rows: list[dict], seconds: float, tmp: Path) ->
 def in_process(rows: pd.DataFrame, seconds: float, torch_threads: int) -> dict[int, float]:
     """Rows/s of Bundle.predict_array, one row per call and 100 rows per call, tuned
     exactly as the service tunes itself."""
-    from shipyard.pipeline.bundle import Bundle, tune_for_serving
+    from shipyard.pipeline.inference import Bundle, tune_for_serving
 
     tune_for_serving(torch_threads)
     bundle = Bundle.load(ROOT / "models/bundle")

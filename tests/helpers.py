@@ -210,7 +210,7 @@ BROKEN_TABLES: dict[str, Breakage] = {
         _cell(g, d.target, 5, "maybe"), d.target, f"label in {d.labels}", (5,)
     ),
     "semicolon-delimited": lambda g, d: BrokenTable(
-        _csv(g, sep=";"), d.target, "missing from the table"
+        _csv(g, sep=";"), "<file>", "columns split by ','", says="data.source.delimiter to ';'"
     ),
     "parquet-wrong-type": lambda g, d: BrokenTable(
         _parquet(g.astype({"support_calls": str}).assign(support_calls="many")),

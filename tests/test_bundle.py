@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shipyard.pipeline import bundle, mlp, sklearn_io
+from shipyard.pipeline import bundle, inference, mlp, sklearn_io
 from tests.helpers import data_config, toy_bundle
 
 DATA = data_config(labels=["a", "b", "c"], numeric_features=["x", "y"])
@@ -24,7 +24,7 @@ def made(tmp_path):
 
 def test_bundle_predicts_raw_rows_like_the_pipeline(made):
     out, raw = made
-    loaded = bundle.Bundle.load(out)
+    loaded = inference.Bundle.load(out)
     expected = mlp.predict(loaded.net, loaded.featurizer.transform(raw[["x", "y"]]))
     assert expected.shape == (60, 3)
     # Columns in another order: the bundle selects features by name.
@@ -48,7 +48,7 @@ def test_mixed_bundle_takes_categories_and_regression_answers_values(tmp_path):
         nullable=["x", "kind"],
     )
     out, _ = toy_bundle(tmp_path, data, n_rows=90)
-    loaded = bundle.Bundle.load(out)
+    loaded = inference.Bundle.load(out)
     assert loaded._fast is not None  # categories too: dict lookups, no DataFrame
     rows = pd.DataFrame({"kind": ["q", "never-seen", None], "x": [0.5, None, 1.0]})
     got = loaded.predict(rows)

@@ -2,6 +2,7 @@ import pandas as pd
 import pytest
 
 from shipyard.pipeline import sources
+from tests.helpers import BROKEN_TABLES, ROOT, composed
 
 ARGS = dict(
     n_rows=400,
@@ -93,3 +94,40 @@ def test_truncated_parquet_is_a_read_problem_and_survives_parquet(tmp_path):
 def test_missing_file_is_an_error_not_bad_data(tmp_path):
     with pytest.raises(FileNotFoundError):
         sources.read_table(str(tmp_path / "nope.csv"))
+
+
+# The broken tables whose problem is in the file itself: the source names it. In every
+# other one the file reads fine, and judging it is validation's job.
+READ_PROBLEM_CASES = {
+    "non-utf8-bytes",
+    "duplicate-header",
+    "ragged-csv-row",
+    "truncated-parquet",
+    "semicolon-delimited",
+}
+
+
+@pytest.fixture(scope="module")
+def churn(tmp_path_factory):
+    data = composed(tmp_path_factory.mktemp("params"), "data=csv").data
+    return data, pd.read_csv(ROOT / data.source["path"])
+
+
+@pytest.mark.parametrize("case", list(BROKEN_TABLES))
+def test_source_reads_each_broken_table_and_names_only_what_it_could_not_read(
+    churn, case, tmp_path
+):
+    data, good = churn
+    broken = BROKEN_TABLES[case](good, data)
+    path = tmp_path / ("table.parquet" if broken.parquet else "table.csv")
+    path.write_bytes(broken.content)
+    frame = sources.read_table(str(path), encoding=data.source["encoding"])
+    if case not in READ_PROBLEM_CASES:
+        assert problems(frame) == []
+        return
+    [problem] = [p for p in problems(frame) if p["check"] == broken.check]
+    assert problem["column"] == broken.column
+    assert problem["rows"] == list(broken.rows)
+    assert broken.says in problem["detail"]
+    if broken.column != sources.FILE:  # a problem in some cells: the rest is still read
+        assert len(frame) == len(good)

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from shipyard.config import ConfigError
-from shipyard.pipeline.task import TASKS, higher_is_better, metric, task
+from shipyard.pipeline.task import TASKS, check_data, higher_is_better, metric, task
 from tests.helpers import data_config
 
 CLASSES = task("classification")
@@ -19,7 +19,7 @@ def test_unknown_task_names_the_known_ones():
     with pytest.raises(ConfigError, match=r"unknown task 'ranking'.*\['classification', "):
         task("ranking")
     with pytest.raises(ConfigError, match="unknown task 'ranking'"):  # data.task asks it
-        data_config(task="ranking", labels=None)
+        check_data(data_config(task="ranking", labels=None))
 
 
 def test_metric_names_are_unique_across_tasks_and_directions_come_with_them():

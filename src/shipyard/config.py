@@ -15,6 +15,9 @@ T = TypeVar("T")
 PARAMS_FILE = "params.yaml"
 
 
+# What evaluate scores, as metrics.json and the gate (gate.model) name them.
+MODELS = ("mlp", "baseline")
+
 # The largest magnitude a raw number may have, in training data and in requests alike:
 # beyond it, standardized features and a float32 network overflow to inf/NaN.
 MAX_ABS_VALUE = 1e12
@@ -50,14 +53,6 @@ class DataConfig:
     ranges: dict[str, list[Any]] = field(default_factory=dict)  # column: [min, max]
 
     def __post_init__(self) -> None:
-        try:
-            labelled = self.labelled
-        except ConfigError as err:
-            raise ConfigError(f"data.task: {err}") from None
-        if labelled and not self.labels:
-            raise ConfigError(f"data.labels: a {self.task} dataset lists its labels")
-        if not labelled and self.labels:
-            raise ConfigError(f"data.labels: a {self.task} dataset has none (set it to null)")
         declared = [*self.features, self.target, *self.drop]
         twice = sorted({c for c in declared if declared.count(c) > 1})
         if twice:
@@ -75,13 +70,6 @@ class DataConfig:
     def features(self) -> list[str]:
         """Model inputs in bundle order: numeric, then categorical."""
         return [*self.numeric_features, *self.categorical_features]
-
-    @property
-    def labelled(self) -> bool:
-        """Whether targets come from the declared label set: the task says."""
-        from shipyard.pipeline.task import task  # the task owner imports this module
-
-        return task(self.task).labelled
 
 
 @dataclass
@@ -107,6 +95,15 @@ class FeaturesConfig:
     split: SplitConfig
     numeric: NumericTransform
     categorical: CategoricalTransform
+
+    def __post_init__(self) -> None:
+        for part, spec in (
+            ("numeric.imputer", self.numeric.imputer),
+            ("numeric.scaler", self.numeric.scaler),
+            ("categorical.imputer", self.categorical.imputer),
+            ("categorical.encoder", self.categorical.encoder),
+        ):
+            check_target(spec, f"features.{part}")
 
 
 @dataclass
@@ -200,30 +197,6 @@ class Params:
     gate: GateConfig | None = None
     evaluate: EvaluateConfig | None = None
 
-    def __post_init__(self) -> None:
-        from shipyard.pipeline.evaluation import MODELS
-        from shipyard.pipeline.task import task
-
-        if self.gate is not None:
-            known = task(self.data.task).metrics
-            unknown = sorted(set(self.gate.rules) - set(known))
-            if unknown:
-                raise ConfigError(
-                    f"gate.rules: {unknown} are not {self.data.task} metrics ({list(known)})"
-                )
-            if self.gate.model not in MODELS:
-                raise ConfigError(f"gate.model: '{self.gate.model}' is not one of {MODELS}")
-        # `_target_` specs run only in a stage, minutes later: check them when composed.
-        check_target(self.data.source, "data.source")
-        check_target(self.baseline, "baseline")
-        for part, spec in (
-            ("numeric.imputer", self.features.numeric.imputer),
-            ("numeric.scaler", self.features.numeric.scaler),
-            ("categorical.imputer", self.features.categorical.imputer),
-            ("categorical.encoder", self.features.categorical.encoder),
-        ):
-            check_target(spec, f"features.{part}")
-
 
 # Hydra's own keys in a `_target_` spec, not arguments of the target.
 HYDRA_KEYS = {"_target_", "_partial_", "_convert_", "_recursive_", "_args_"}
@@ -293,6 +266,14 @@ def load_value(name: str, params_file: str | Path = PARAMS_FILE) -> Any:
     if name not in raw:
         raise ConfigError(f"{params_file} has no '{name}' key: run `make params`")
     return raw[name]
+
+
+def load_seed(params_file: str | Path = PARAMS_FILE) -> int:
+    """The top-level `seed`, an int."""
+    seed = load_value("seed", params_file)
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise ConfigError(f"{params_file}: seed must be an integer, not {seed!r}")
+    return seed
 
 
 def load_dict(name: str, params_file: str | Path = PARAMS_FILE) -> dict[str, Any]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from shipyard.config import ConfigError, Params
+
 
 def compose(
     overrides: Sequence[str] = (), config_dir: str | Path = "conf", config_name: str = "config"
@@ -20,8 +22,6 @@ def compose(
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
-    from shipyard.config import ConfigError
-
     try:
         with initialize_config_dir(str(Path(config_dir).resolve()), version_base=None):
             cfg = hydra_compose(config_name=config_name, overrides=list(overrides))
@@ -31,6 +31,25 @@ def compose(
         raise ConfigError(f"{config_dir}/: {said}") from None
     OmegaConf.resolve(cfg)
     return OmegaConf.to_yaml(cfg)
+
+
+def check(params: Params) -> None:
+    """What no single section can check alone: the data's task and labels, the gate's
+    rules against that task's metrics, the baseline's `_target_`. ConfigError if not."""
+    from shipyard.config import MODELS, check_target
+    from shipyard.pipeline.task import check_data
+
+    kind = check_data(params.data)
+    check_target(params.data.source, "data.source")
+    check_target(params.baseline, "baseline")
+    if params.gate is not None:
+        unknown = sorted(set(params.gate.rules) - set(kind.metrics))
+        if unknown:
+            raise ConfigError(
+                f"gate.rules: {unknown} are not {kind.name} metrics ({list(kind.metrics)})"
+            )
+        if params.gate.model not in MODELS:
+            raise ConfigError(f"gate.model: '{params.gate.model}' is not one of {MODELS}")
 
 
 def write(
@@ -46,7 +65,7 @@ def write(
     tmp = out.with_suffix(".yaml.tmp")
     tmp.write_text(text, encoding="utf-8")
     try:
-        load_params(tmp)  # a bad override fails here, not three stages later
+        check(load_params(tmp))  # a bad override fails here, not three stages later
         tmp.replace(out)
     finally:
         tmp.unlink(missing_ok=True)

@@ -8,6 +8,8 @@ card.json          model card: version, params, data hash, metrics (no git commi
                    `make bento` labels the bento with it, so the bundle's bytes depend
                    only on what it was built from)
 README.md          the card, rendered
+
+Written by the package stage; loaded for inference by pipeline/inference.py.
 """
 
 from __future__ import annotations
@@ -19,15 +21,8 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from shipyard.pipeline import sklearn_io
-
-if TYPE_CHECKING:  # torch and pandas load only where a bundle is loaded or written
-    import pandas as pd
-
+if TYPE_CHECKING:
     from shipyard.config import DataConfig, Params
-    from shipyard.pipeline import mlp
 
 FEATURIZER = "featurizer.skops"
 SCHEMA = "schema.json"
@@ -108,17 +103,6 @@ def read_schema(bundle: str | Path) -> BundleSchema:
     return BundleSchema.from_json((Path(bundle) / SCHEMA).read_text())
 
 
-def tune_for_serving(torch_threads: int) -> None:
-    """Process-wide settings for answering small requests: one torch intra-op thread beats
-    several fighting the event loop, and rows were validated as finite before they reach
-    scikit-learn, so its per-call checks can go."""
-    import sklearn
-    import torch
-
-    torch.set_num_threads(torch_threads)
-    sklearn.set_config(assume_finite=True, skip_parameter_validation=True)
-
-
 def model_version(name: str, weights: bytes, schema: BundleSchema) -> str:
     """Content-addressed: the same weights and schema always get the same version."""
     text = json.dumps(asdict(schema), sort_keys=True)
@@ -170,84 +154,3 @@ def write(
     (out / SCHEMA).write_text(schema.to_json())
     (out / CARD).write_text(json.dumps(card, indent=2) + "\n")
     (out / README).write_text(render_card(card))
-
-
-@dataclass
-class Bundle:
-    """A loaded bundle: raw rows (by feature name) in, class probabilities or values out."""
-
-    featurizer: Any
-    net: mlp.MLP
-    schema: BundleSchema
-    card: dict[str, Any]
-
-    def __post_init__(self) -> None:
-        from shipyard.workarounds.fast_transform import compile_featurizer
-
-        # The hot path skips scikit-learn's (and pandas') per-call overhead when it can.
-        self._fast = compile_featurizer(self.featurizer)
-        categorical = set(self.categorical)
-        self._numeric_at = [i for i, f in enumerate(self.features) if f not in categorical]
-        self._categorical_at = [i for i, f in enumerate(self.features) if f in categorical]
-
-    @classmethod
-    def load(cls, path: str | Path) -> Bundle:
-        from shipyard.pipeline import mlp
-
-        src = Path(path)
-        return cls(
-            featurizer=sklearn_io.load(src / FEATURIZER),
-            net=mlp.load(src),
-            schema=read_schema(src),
-            card=read_card(src),
-        )
-
-    @property
-    def version(self) -> str:
-        return self.card["version"]
-
-    @property
-    def features(self) -> list[str]:
-        return self.schema.features
-
-    @property
-    def categorical(self) -> list[str]:
-        return self.schema.categorical
-
-    @property
-    def labels(self) -> list[Any] | None:
-        return self.schema.labels
-
-    def predict(self, rows: pd.DataFrame) -> np.ndarray:
-        """Class probabilities (rows x labels) or predicted values, for raw rows."""
-        from shipyard.pipeline.features import featurize, inputs
-        from shipyard.pipeline.mlp import predict
-
-        x = inputs(rows, self.features, self.categorical)
-        if self._fast is None:
-            return predict(self.net, featurize(x, self.featurizer))
-        numeric = x.iloc[:, self._numeric_at].to_numpy(dtype=np.float64)
-        return self._predict_fast(numeric, x.iloc[:, self._categorical_at].to_numpy(object))
-
-    def predict_values(self, rows: list[list[Any]]) -> np.ndarray:
-        """`predict` for rows as lists of raw values in `self.features` order (None for
-        missing), as the service has them: no DataFrame on the hot path."""
-        if self._fast is None:
-            import pandas as pd
-
-            return self.predict(pd.DataFrame(rows, columns=self.features))
-        numeric = np.array([[r[i] for i in self._numeric_at] for r in rows], dtype=np.float64)
-        categorical = np.array([[r[i] for i in self._categorical_at] for r in rows], object)
-        return self._predict_fast(numeric, categorical)
-
-    def predict_array(self, x: np.ndarray) -> np.ndarray:
-        """`predict` for a bundle without categorical features: raw values as a float
-        array in `self.features` order (NaN for missing)."""
-        if self._fast is None or self.categorical:
-            return self.predict_values(x.tolist())
-        return self._predict_fast(x, np.empty((len(x), 0), dtype=object))
-
-    def _predict_fast(self, numeric: np.ndarray, categorical: np.ndarray) -> np.ndarray:
-        from shipyard.pipeline.mlp import predict
-
-        return predict(self.net, self._fast(numeric, categorical).astype(np.float32))

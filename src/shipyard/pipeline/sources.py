@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-READ_PROBLEMS = "shipyard_read_problems"  # [{"column", "check", "rows", "detail"}]
-FILE = "<file>"  # the column name for problems with the file as a whole
+from shipyard.pipeline.raw_table import FILE, READ_PROBLEMS
 
 
 def sklearn_bundled(name: str) -> pd.DataFrame:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import torch
     from pydantic import BaseModel
 
+    from shipyard.config import DataConfig
     from shipyard.pipeline.mlp import Architecture
 
 Metric = Callable[[np.ndarray, np.ndarray], float]  # (truth, scores) -> value
@@ -332,6 +333,20 @@ def task(name: str) -> Task:
     if name not in TASKS:
         raise ConfigError(f"unknown task '{name}': expected one of {sorted(TASKS)}")
     return TASKS[name]
+
+
+def check_data(data: DataConfig) -> Task:
+    """The task `data.task` names, after checking `data.labels` fits it; else a ConfigError
+    naming the key."""
+    try:
+        kind = task(data.task)
+    except ConfigError as err:
+        raise ConfigError(f"data.task: {err}") from None
+    if kind.labelled and not data.labels:
+        raise ConfigError(f"data.labels: a {data.task} dataset lists its labels")
+    if not kind.labelled and data.labels:
+        raise ConfigError(f"data.labels: a {data.task} dataset has none (set it to null)")
+    return kind
 
 
 def metric(name: str) -> tuple[Task, Metric, bool]:

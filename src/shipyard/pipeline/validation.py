@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from shipyard.config import MAX_ABS_VALUE, DataConfig
-from shipyard.pipeline.sources import READ_PROBLEMS
+from shipyard.pipeline.raw_table import READ_PROBLEMS
+from shipyard.pipeline.task import check_data, task
 
 MAX_EXAMPLES = 5
 TABLE = "<table>"  # the column name for problems with the table as a whole
@@ -108,7 +109,7 @@ def build_schema(cfg: DataConfig) -> Any:
     }
     columns |= {name: pa.Column(nullable=name in cfg.nullable) for name in cfg.categorical_features}
     columns |= {name: pa.Column(nullable=True, required=False) for name in cfg.drop}
-    if cfg.labelled:
+    if task(cfg.task).labelled:
         label_set = pa.Check.isin(cfg.labels, error=f"label in {cfg.labels}")
         columns[cfg.target] = pa.Column(nullable=False, checks=label_set)
     else:
@@ -182,7 +183,7 @@ def dataset_problems(df: pd.DataFrame, cfg: DataConfig) -> list[Problem]:
         problems.append(
             Problem(TABLE, f"at least {checks.min_rows} rows", 1, [], f"the table has {len(df)}")
         )
-    if cfg.labelled and cfg.target in df.columns:
+    if task(cfg.task).labelled and cfg.target in df.columns:
         counts = df[cfg.target].value_counts()
         short = [(label, int(counts.get(label, 0))) for label in cfg.labels]
         short = [(label, n) for label, n in short if n < checks.min_rows_per_class]
@@ -231,7 +232,7 @@ def dataset_problems(df: pd.DataFrame, cfg: DataConfig) -> list[Problem]:
 
 
 def class_counts(df: pd.DataFrame, cfg: DataConfig) -> dict[str, int]:
-    if not cfg.labelled or cfg.target not in df.columns:
+    if not task(cfg.task).labelled or cfg.target not in df.columns:
         return {}
     counts = df[cfg.target].value_counts()
     return {str(label): int(counts.get(label, 0)) for label in cfg.labels}
@@ -241,6 +242,7 @@ def validate(df: pd.DataFrame, cfg: DataConfig) -> ValidationReport:
     """Check the raw table against the data config; never raises on bad data."""
     import pandera.pandas as pa
 
+    check_data(cfg)  # a config mistake (`dvc exp run -S data.task=...`): one line
     report = ValidationReport(cfg.name, len(df), len(df.columns))
     report.problems = _read_problems(df)
     if len(df.columns) == 0:

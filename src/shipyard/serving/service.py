@@ -60,7 +60,7 @@ def shadow_predictor(path: str | None) -> Any:
         return None
     import pandas as pd
 
-    from shipyard.pipeline.bundle import Bundle
+    from shipyard.pipeline.inference import Bundle
 
     candidate = Bundle.load(path)
     candidate_task = task(candidate.schema.task)
@@ -78,7 +78,7 @@ def shadow_predictor(path: str | None) -> Any:
 @bentoml.service(traffic={"timeout": SETTINGS.timeout_s})
 class Predictor:
     def __init__(self) -> None:
-        from shipyard.pipeline.bundle import Bundle, tune_for_serving
+        from shipyard.pipeline.inference import Bundle, tune_for_serving
 
         tune_for_serving(SETTINGS.torch_threads)
         self.bundle = Bundle.load(BUNDLE)

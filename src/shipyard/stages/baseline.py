@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from shipyard.config import PARAMS_FILE, load_dict, load_value
+from shipyard.config import PARAMS_FILE, check_target, load_dict, load_seed
 from shipyard.stages import entrypoint
 
 
@@ -23,9 +23,10 @@ def main(argv: list[str] | None = None) -> None:
     from shipyard.pipeline.feature_files import arrays
 
     spec = load_dict("baseline", args.params)
+    check_target(spec, "baseline")
     estimator = instantiate(spec)
     if "random_state" in estimator.get_params():
-        estimator.set_params(random_state=load_value("seed", args.params))
+        estimator.set_params(random_state=load_seed(args.params))
     x, y = arrays(pd.read_parquet(args.features / "train.parquet"))
     sklearn_io.dump(estimator.fit(x, y), args.out)
     print(f"baseline: {spec['_target_']} -> {args.out}")

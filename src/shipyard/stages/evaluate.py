@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from shipyard.config import PARAMS_FILE, DataConfig, EvaluateConfig, load_section, load_value
+from shipyard.config import PARAMS_FILE, DataConfig, EvaluateConfig, load_section, load_seed
 from shipyard.stages import entrypoint
 
 
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> None:
         data_task, data.labels, mlp.load(args.model), sklearn_io.load(args.baseline), test
     )
 
-    drawn = plot_sample(len(y_true), plot_rows, load_value("seed", args.params))
+    drawn = plot_sample(len(y_true), plot_rows, load_seed(args.params))
     args.predictions.mkdir(parents=True, exist_ok=True)
     with Live(str(args.live), dvcyaml=False, save_dvc_exp=False) as live:
         for name, model in scored.items():

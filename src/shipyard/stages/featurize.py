@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from shipyard.config import PARAMS_FILE, DataConfig, FeaturesConfig, load_section, load_value
+from shipyard.config import PARAMS_FILE, DataConfig, FeaturesConfig, load_section, load_seed
 from shipyard.stages import entrypoint
 
 
@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> None:
 
     data = load_section("data", DataConfig, args.params)
     cfg = load_section("features", FeaturesConfig, args.params)
-    parts = features.split(pd.read_parquet(args.raw), data, cfg, load_value("seed", args.params))
+    parts = features.split(pd.read_parquet(args.raw), data, cfg, load_seed(args.params))
     train = features.inputs(parts["train"], data.features, data.categorical_features)
     featurizer = features.build_featurizer(data, cfg).fit(train)
 

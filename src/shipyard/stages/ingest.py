@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from shipyard.config import PARAMS_FILE, load_dict
+from shipyard.config import PARAMS_FILE, check_target, load_dict
 from shipyard.stages import entrypoint
 
 
@@ -17,7 +17,9 @@ def main(argv: list[str] | None = None) -> None:
 
     from hydra.utils import instantiate
 
-    frame = instantiate(load_dict("data", args.params)["source"])
+    source = load_dict("data", args.params)["source"]
+    check_target(source, "data.source")  # `dvc exp run` composes without our checks
+    frame = instantiate(source)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(args.out, index=False)
     print(f"ingest: {len(frame)} rows x {len(frame.columns)} columns -> {args.out}")

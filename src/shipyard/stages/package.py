@@ -7,7 +7,17 @@ import hashlib
 import json
 from pathlib import Path
 
-from shipyard.config import PARAMS_FILE, load_params
+from shipyard.config import (
+    PARAMS_FILE,
+    DataConfig,
+    FeaturesConfig,
+    ModelConfig,
+    Params,
+    TrainerConfig,
+    load_dict,
+    load_section,
+    load_seed,
+)
 from shipyard.stages import entrypoint
 
 
@@ -24,7 +34,15 @@ def main(argv: list[str] | None = None) -> None:
     from shipyard.pipeline import bundle
     from shipyard.pipeline.mlp import WEIGHTS
 
-    params = load_params(args.params)
+    # The sections dvc.yaml declares for this stage, and no others: the card records them.
+    params = Params(
+        seed=load_seed(args.params),
+        data=load_section("data", DataConfig, args.params),
+        features=load_section("features", FeaturesConfig, args.params),
+        model=load_section("model", ModelConfig, args.params),
+        baseline=load_dict("baseline", args.params),
+        trainer=load_section("trainer", TrainerConfig, args.params),
+    )
     schema = bundle.schema_for(params.data)
     version = bundle.model_version(
         f"{params.data.name}-{params.model.name}", (args.model / WEIGHTS).read_bytes(), schema

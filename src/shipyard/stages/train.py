@@ -15,7 +15,7 @@ from shipyard.config import (
     ModelConfig,
     TrainerConfig,
     load_section,
-    load_value,
+    load_seed,
 )
 from shipyard.stages import entrypoint
 
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     model = load_section("model", ModelConfig, args.params)
     trainer = load_section("trainer", TrainerConfig, args.params)
     data = load_section("data", DataConfig, args.params)
-    seed = load_value("seed", args.params)
+    seed = load_seed(args.params)
 
     splits = [args.features / f"{name}.parquet" for name in ("train", "val")]
     key = run_key({"model": asdict(model), "trainer": asdict(trainer), "seed": seed}, splits)

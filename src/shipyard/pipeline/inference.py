@@ -1,0 +1,111 @@
+"""A bundle loaded for inference: raw rows (by feature name) in, class probabilities or
+values out. The service uses it; the files it loads are pipeline/bundle.py's format. Apart
+from that format, so that changing how a bundle is served reruns no pipeline stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from shipyard.pipeline import sklearn_io
+from shipyard.pipeline.bundle import FEATURIZER, BundleSchema, read_card, read_schema
+
+if TYPE_CHECKING:  # torch and pandas load only where a bundle is loaded
+    import pandas as pd
+
+    from shipyard.pipeline import mlp
+
+
+def tune_for_serving(torch_threads: int) -> None:
+    """Process-wide settings for answering small requests: one torch intra-op thread beats
+    several fighting the event loop, and rows were validated as finite before they reach
+    scikit-learn, so its per-call checks can go."""
+    import sklearn
+    import torch
+
+    torch.set_num_threads(torch_threads)
+    sklearn.set_config(assume_finite=True, skip_parameter_validation=True)
+
+
+@dataclass
+class Bundle:
+    """A loaded bundle: raw rows (by feature name) in, class probabilities or values out."""
+
+    featurizer: Any
+    net: mlp.MLP
+    schema: BundleSchema
+    card: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        from shipyard.workarounds.fast_transform import compile_featurizer
+
+        # The hot path skips scikit-learn's (and pandas') per-call overhead when it can.
+        self._fast = compile_featurizer(self.featurizer)
+        categorical = set(self.categorical)
+        self._numeric_at = [i for i, f in enumerate(self.features) if f not in categorical]
+        self._categorical_at = [i for i, f in enumerate(self.features) if f in categorical]
+
+    @classmethod
+    def load(cls, path: str | Path) -> Bundle:
+        from shipyard.pipeline import mlp
+
+        src = Path(path)
+        return cls(
+            featurizer=sklearn_io.load(src / FEATURIZER),
+            net=mlp.load(src),
+            schema=read_schema(src),
+            card=read_card(src),
+        )
+
+    @property
+    def version(self) -> str:
+        return self.card["version"]
+
+    @property
+    def features(self) -> list[str]:
+        return self.schema.features
+
+    @property
+    def categorical(self) -> list[str]:
+        return self.schema.categorical
+
+    @property
+    def labels(self) -> list[Any] | None:
+        return self.schema.labels
+
+    def predict(self, rows: pd.DataFrame) -> np.ndarray:
+        """Class probabilities (rows x labels) or predicted values, for raw rows."""
+        from shipyard.pipeline.features import featurize, inputs
+        from shipyard.pipeline.mlp import predict
+
+        x = inputs(rows, self.features, self.categorical)
+        if self._fast is None:
+            return predict(self.net, featurize(x, self.featurizer))
+        numeric = x.iloc[:, self._numeric_at].to_numpy(dtype=np.float64)
+        return self._predict_fast(numeric, x.iloc[:, self._categorical_at].to_numpy(object))
+
+    def predict_values(self, rows: list[list[Any]]) -> np.ndarray:
+        """`predict` for rows as lists of raw values in `self.features` order (None for
+        missing), as the service has them: no DataFrame on the hot path."""
+        if self._fast is None:
+            import pandas as pd
+
+            return self.predict(pd.DataFrame(rows, columns=self.features))
+        numeric = np.array([[r[i] for i in self._numeric_at] for r in rows], dtype=np.float64)
+        categorical = np.array([[r[i] for i in self._categorical_at] for r in rows], object)
+        return self._predict_fast(numeric, categorical)
+
+    def predict_array(self, x: np.ndarray) -> np.ndarray:
+        """`predict` for a bundle without categorical features: raw values as a float
+        array in `self.features` order (NaN for missing)."""
+        if self._fast is None or self.categorical:
+            return self.predict_values(x.tolist())
+        return self._predict_fast(x, np.empty((len(x), 0), dtype=object))
+
+    def _predict_fast(self, numeric: np.ndarray, categorical: np.ndarray) -> np.ndarray:
+        from shipyard.pipeline.mlp import predict
+
+        return predict(self.net, self._fast(numeric, categorical).astype(np.float32))
