@@ -7,7 +7,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-TORCH_VERSION := 2.13.0
+# torch's pin, read from the lock (its one source), to install it first.
+TORCH_VERSION := $(shell sed -n 's/^torch==//p' requirements/lock.txt)
 # Where torch comes from: empty = pip's default; CI on GitHub sets the CPU wheel index.
 TORCH_INDEX ?=
 OVERRIDES ?=

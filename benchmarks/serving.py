@@ -30,6 +30,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from shipyard.pipeline.bundle import read_schema
 from shipyard.serving.run import bentoml_serve
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -173,7 +174,7 @@ def main() -> None:
     args = parser.parse_args()
 
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    features = json.loads((ROOT / "models/bundle/schema.json").read_text())["features"]
+    features = read_schema(ROOT / "models/bundle").features
     raw = pd.read_parquet(ROOT / "data/raw/dataset.parquet")[features]
     rows = raw.iloc[:100].to_dict("records")
 

@@ -59,7 +59,7 @@ def test_scoring_a_classifier_and_a_baseline_that_missed_a_class():
     x = test[["f0", "f1"]].to_numpy()
     baseline = LogisticRegression().fit(x, np.where(x[:, 0] > 0, 2, 0))  # never saw "b"
     torch.manual_seed(0)
-    net = MLP(Architecture(2, [4], 3, 0.0)).eval()
+    net = MLP(Architecture(2, [4], 3, 0.0, "classification")).eval()
     y_true, scored = score(classes, labels, net, baseline, test)
     assert y_true.tolist() == test["label"].tolist()
     for name, model in scored.items():

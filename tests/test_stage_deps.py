@@ -77,7 +77,14 @@ READERS = {
     # the featurizer: only featurize; what reads features reruns only if they change
     "pipeline/features.py": {"featurize"},
     # the features files' format: the writer and every reader
-    "pipeline/feature_files.py": {"featurize", "train", "baseline", "evaluate"},
+    "pipeline/feature_files.py": {
+        "validate",
+        "featurize",
+        "train",
+        "baseline",
+        "evaluate",
+        "package",
+    },  # (validate and package through task.py, which writes predictions in it)
     "pipeline/task.py": {"validate", "featurize", "train", "evaluate", "package"},
     "pipeline/modules.py": {"train"},  # the model: train, then what reads models/mlp
     "pipeline/evaluation.py": {"evaluate"},

@@ -83,7 +83,7 @@ def test_network_outputs_become_scores():
 
     torch.manual_seed(0)
     x = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
-    classifier = MLP(Architecture(4, [8], CLASSES.n_outputs(["a", "b", "c"]), 0.0))
+    classifier = MLP(Architecture(4, [8], CLASSES.n_outputs(["a", "b", "c"]), 0.0, CLASSES.name))
     proba = predict(classifier.eval(), x)
     assert proba.shape == (5, 3) and np.allclose(proba.sum(axis=1), 1.0)
     logits = classifier(torch.from_numpy(x)).detach().numpy()

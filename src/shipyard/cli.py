@@ -140,8 +140,8 @@ def _smoke(args: argparse.Namespace) -> None:
     except RuntimeError as err:
         sys.exit(str(err))
     target = args.url or args.bento
-    said = answer["label"] if "label" in answer else answer["value"]
-    print(f"smoke: {target} answered {said} from {answer['model_version']}")
+    said = {k: v for k, v in answer.items() if k != "model_version"}  # the task's answer
+    print(f"smoke: {target} answered {json.dumps(said)[:120]} from {answer['model_version']}")
 
 
 def _model_version(args: argparse.Namespace) -> None:

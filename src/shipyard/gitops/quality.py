@@ -25,6 +25,7 @@ def _main_deltas(
     """(paired bootstrap of head - base on the main metric, or None; a note on why not)."""
     import pandas as pd
 
+    from shipyard.pipeline.feature_files import LABEL, ROW_ID
     from shipyard.pipeline.task import metric
 
     skipped = "paired bootstrap skipped:"
@@ -36,13 +37,13 @@ def _main_deltas(
         return None, f"{skipped} base predictions {path} at {commit[:7]} unavailable ({err})"
     head_rows = pd.read_parquet(path)
     comparable = list(head_rows.columns) == list(base_rows.columns)  # same task, labels
-    if not (comparable and set(head_rows["row_id"]) == set(base_rows["row_id"])):  # same rows
+    if not (comparable and set(head_rows[ROW_ID]) == set(base_rows[ROW_ID])):  # same rows
         return None, f"{skipped} base predictions at {commit[:7]} are for other test rows"
-    base_rows = base_rows.set_index("row_id").loc[head_rows["row_id"]]  # pair rows
+    base_rows = base_rows.set_index(ROW_ID).loc[head_rows[ROW_ID]]  # pair rows
     task, function, _ = metric(cfg.main_metric)
     deltas = gate.paired_bootstrap(
         function,
-        head_rows["label"].to_numpy(),
+        head_rows[LABEL].to_numpy(),
         task.scores(head_rows),
         task.scores(base_rows),
         cfg.bootstrap.samples,
@@ -91,7 +92,7 @@ def run_gate(
 
     deltas, note = None, None
     # Only the main metric's comparison needs the base's rows: don't fetch them otherwise.
-    if cfg.main_metric in cfg.rules and cfg.main_metric in head and cfg.main_metric in base_metrics:
+    if cfg.main_metric in head and cfg.main_metric in base_metrics:  # (it has a rule: config)
         deltas, note = _main_deltas(cfg, commit, f"{predictions}/{cfg.model}.parquet", timeout)
     verdict = gate.judge(cfg, head, base_metrics, deltas)
     verdict.notes += [note] if note else []

@@ -22,7 +22,7 @@ class Architecture:
     hidden_sizes: list[int]
     n_outputs: int  # the task's output width (Task.n_outputs)
     dropout: float
-    task: str = "classification"  # a name in shipyard.pipeline.task.TASKS
+    task: str  # a name in shipyard.pipeline.task.TASKS (model.json always records it)
     # Task.target_scale: maps a net that learns a standardized target back to its units.
     target_mean: float = 0.0
     target_std: float = 1.0

@@ -220,10 +220,12 @@ class Classification(Task):
         """The predicted class index, then each label's probability (proba_<label>)."""
         import pandas as pd
 
+        from shipyard.pipeline.feature_files import LABEL, ROW_ID
+
         frame = pd.DataFrame(scores, columns=[f"{PROBA}{label}" for label in labels or []])
         frame.insert(0, "predicted", scores.argmax(axis=1))
-        frame.insert(0, "label", y_true)
-        frame.insert(0, "row_id", row_ids.to_numpy())
+        frame.insert(0, LABEL, y_true)
+        frame.insert(0, ROW_ID, row_ids.to_numpy())
         return frame
 
     def scores(self, frame: pd.DataFrame) -> np.ndarray:
@@ -302,7 +304,9 @@ class Regression(Task):
         """The predicted value."""
         import pandas as pd
 
-        return pd.DataFrame({"row_id": row_ids.to_numpy(), "label": y_true, "predicted": scores})
+        from shipyard.pipeline.feature_files import LABEL, ROW_ID
+
+        return pd.DataFrame({ROW_ID: row_ids.to_numpy(), LABEL: y_true, "predicted": scores})
 
     def scores(self, frame: pd.DataFrame) -> np.ndarray:
         return frame["predicted"].to_numpy()

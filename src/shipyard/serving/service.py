@@ -119,7 +119,7 @@ Predictor.add_asgi_middleware(
 )
 
 # BentoML 1.4 derives a response's media type from the output model's JSON schema, rebuilt
-# on every response (IOMixin.mime_type): ~13% of a worker's time under load, here. Declared
+# on every response (IOMixin.mime_type), a visible share of a worker's time under load. Declared
 # once, that work goes; it is the value BentoML would compute. tests/test_service_unit.py
 # checks both.
 Predictor.apis["predict"].output_spec.media_type = "application/json"

@@ -1,3 +1,3 @@
 """Performance workarounds over private APIs of BentoML, dvclive and scikit-learn. Each is
-guarded: it checks the version or behaviour it relies on, and a test fails when that
-changes."""
+guarded: a test fails when the private code it relies on changes (bentoml_fixes also
+checks at run time, and stands down on a BentoML it was not written against)."""
