@@ -14,7 +14,9 @@ TORCH_INDEX ?=
 OVERRIDES ?=
 PYTEST_ARGS ?=
 PORT ?= 3000
-BENTO ?= shipyard:latest
+# The bento built for models/bundle's model version (not shipyard:latest, which a failed
+# build leaves naming the previous model's bento).
+BENTO ?= $$(shipyard bento-tag)
 # The model's name in the git-tag registry (GTO): tags <name>@vX.Y.Z and <name>#prod#N.
 REGISTRY_NAME ?= shipyard
 BASE ?= main
@@ -131,10 +133,10 @@ release-plan: $(SETUP) ## Is the bundle's model version new to the registry? (no
 release-local: $(SETUP) ## The release up to pushing: dvc status clean, bento built, served, smoke-tested
 	shipyard release-check
 	$(MAKE) --no-print-directory bento
-	shipyard smoke --bento $(BENTO)
+	b=$(BENTO) && shipyard smoke --bento "$$b"
 
 image: $(SETUP) ## Containerize the bento as IMAGE:<model version> and IMAGE:<commit> (needs Docker)
-	v=$$(shipyard model-version) && bentoml containerize $(BENTO) \
+	v=$$(shipyard model-version) && b=$(BENTO) && bentoml containerize "$$b" \
 		-t $(IMAGE):$$v -t $(IMAGE):$$(git rev-parse --short HEAD)
 	docker push --all-tags $(IMAGE)
 
@@ -172,8 +174,8 @@ bento: $(SETUP) ## Put models/bundle in BentoML's model store and build the bent
 	rm -rf dist && python -m pip wheel -q --no-deps --no-build-isolation -w dist .
 	shipyard bento
 
-serve-bento: $(SETUP) ## Serve a built bento by tag (BENTO=shipyard:latest) on localhost (PORT=3000)
-	SHIPYARD_PREDICTION_LOG=$(CURDIR)/logs/predictions.jsonl bentoml serve $(BENTO) \
+serve-bento: $(SETUP) ## Serve the bento built for models/bundle (or BENTO=tag) on localhost (PORT=3000)
+	b=$(BENTO) && SHIPYARD_PREDICTION_LOG=$(CURDIR)/logs/predictions.jsonl bentoml serve "$$b" \
 		--host 127.0.0.1 --port $(PORT)
 
 bench-pipeline: $(SETUP) ## Time full and no-op dvc repro; list stages a model.* change reruns

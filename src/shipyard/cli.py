@@ -135,6 +135,8 @@ def _smoke(args: argparse.Namespace) -> None:
 
     from shipyard.gitops.release import smoke
 
+    if not (args.url or args.bento):
+        sys.exit("smoke: give --bento TAG (`shipyard bento-tag`) or --url URL")
     try:
         answer = smoke(Path(args.bundle), bento=args.bento, url=args.url)
     except RuntimeError as err:
@@ -168,6 +170,22 @@ def _bento(args: argparse.Namespace) -> None:
     except ValueError as err:
         sys.exit(f"bento: {err}")
     print(f"__tag__:{tag}")  # as `bentoml build -o tag` prints it
+
+
+def _bento_tag(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    import yaml
+
+    from shipyard.gitops.bento import built_for
+    from shipyard.pipeline.bundle import read_card
+
+    version = read_card(args.bundle)["version"]
+    name = yaml.safe_load(Path(args.bentofile).read_text())["name"]
+    tag = built_for(name, version)
+    if tag is None:
+        sys.exit(f"bento-tag: no bento '{name}' built for model version {version}: make bento")
+    print(tag)
 
 
 def _check_lock(args: argparse.Namespace) -> None:
@@ -304,7 +322,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     add("release-check", _release_check, "fail unless dvc status is clean (ship what was reviewed)")
     smoke = add("smoke", _smoke, "predict one row on a bento (served here) or a URL; check version")
-    smoke.add_argument("--bento", default="shipyard:latest")
+    smoke.add_argument("--bento", help="a bento tag (make passes the one built for the bundle)")
     smoke.add_argument("--url", help="a running service instead of a bento")
     smoke.add_argument("--bundle", default="models/bundle")
     add("model-version", _model_version, "print the bundle's model version").add_argument(
@@ -318,6 +336,9 @@ def main(argv: list[str] | None = None) -> None:
     bento.add_argument("--wheels", default="dist", help="where `pip wheel` put this package")
     bento.add_argument("--bundle", default="models/bundle")
     bento.add_argument("--params", default="params.yaml")
+    tag = add("bento-tag", _bento_tag, "the bento built for this bundle's model version")
+    tag.add_argument("--bentofile", default="bentofile.yaml")
+    tag.add_argument("--bundle", default="models/bundle")
     add("check-lock", _check_lock, "fail if dvc.lock does not describe the code and params")
     repro = add("repro", _repro, "dvc repro, recording each stage's status and time")
     repro.add_argument("--log", default="report/repro.json")

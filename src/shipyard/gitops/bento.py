@@ -23,3 +23,18 @@ def build(bentofile: Path, model_name: str, wheels: Path, labels: dict[str, str]
     complete.write_text(yaml.safe_dump(spec, sort_keys=False))
     bento = bentoml.bentos.build_bentofile(str(complete), build_ctx=".", labels=labels)
     return str(bento.tag)
+
+
+def built_for(name: str, model_version: str) -> str | None:
+    """The newest bento `name` built for `model_version` (its label), or None. Not
+    `name:latest`: after a failed build that still names the previous model's bento."""
+    import bentoml
+    from bentoml.exceptions import NotFound
+
+    try:
+        bentos = bentoml.list(name)
+    except NotFound:
+        return None
+    mine = [b for b in bentos if b.info.labels.get("model_version") == model_version]
+    newest = max(mine, key=lambda b: b.info.creation_time, default=None)
+    return str(newest.tag) if newest else None
