@@ -66,29 +66,27 @@ def run_gate(
     if not Path(metrics).exists():
         raise revisions.Unavailable(f"{metrics} not found: reproduce the pipeline first")
     head = json.loads(Path(metrics).read_text()).get(cfg.model, {})
+
+    def limits_only(why: str, commit: str | None) -> tuple[gate.Verdict, str | None]:
+        verdict = gate.judge(cfg, head, None)
+        verdict.notes.append(f"{why}: limits only")
+        return verdict, commit
+
     try:
         commit = revisions.resolve(base, timeout)
     except revisions.Unavailable as err:
-        verdict = gate.judge(cfg, head, None)
-        verdict.notes.append(f"base '{base}' unavailable ({err}): limits only")
-        return verdict, None
+        return limits_only(f"base '{base}' unavailable ({err})", None)
 
     at = f"'{base}' ({commit[:7]})"
     try:
         base_all = revisions.read_json(commit, metrics)
     except revisions.Unavailable as err:
-        verdict = gate.judge(cfg, head, None)
-        verdict.notes.append(f"base {at} metrics unreadable ({err}): limits only")
-        return verdict, commit
+        return limits_only(f"base {at} metrics unreadable ({err})", commit)
     base_metrics = base_all.get(cfg.model) if isinstance(base_all, dict) else None
+    if base_all is None:
+        return limits_only(f"base {at} has no metrics yet (first run)", commit)
     if base_metrics is None:
-        verdict = gate.judge(cfg, head, None)
-        verdict.notes.append(
-            f"base {at} has no metrics yet (first run): limits only"
-            if base_all is None
-            else f"base {at} has no metrics for model '{cfg.model}': limits only"
-        )
-        return verdict, commit
+        return limits_only(f"base {at} has no metrics for model '{cfg.model}'", commit)
 
     deltas, note = None, None
     # Only the main metric's comparison needs the base's rows: don't fetch them otherwise.
