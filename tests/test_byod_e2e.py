@@ -1,5 +1,6 @@
 """Your own data, end to end: `dvc exp run -S data=csv` (text categories, missing values,
-an ID column) and `-S data=diabetes` (regression), each served by a real `bentoml serve`."""
+an ID column) and `-S data=diabetes` (regression) from a reproduced project, each served
+by a real `bentoml serve`. The CSV project is the session's `churn` (tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,51 +9,51 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import pandas as pd
 import pytest
 
-from tests.helpers import MAKE, STAGES, load_test_rows, make_project, predict, ran, run
+from shipyard.config import load_params
+from tests.helpers import MAKE, STAGES, copy_repo, load_test_rows, predict, ran, run
 from tests.servers import bentoml_serve
 
 pytestmark = pytest.mark.slow
 
 
-def exp_run(repo: Path, data: str) -> None:
-    """From the committed default project, as a user switching datasets would."""
-    result = run(["dvc", "exp", "run", "-S", f"data={data}"], cwd=repo)
-    assert ran(result.stdout) == STAGES
-    run(["git", "add", "-A"], cwd=repo)
-    run(["git", "commit", "-qm", f"data={data}"], cwd=repo)
-
-
-@pytest.fixture(scope="module")
-def churn(tmp_path_factory) -> Path:
-    repo = make_project(tmp_path_factory.mktemp("churn") / "repo")
-    exp_run(repo, "csv")
-    return repo
-
-
 @pytest.fixture(scope="module")
 def churn_service(churn, tmp_path_factory):
     """The built bento (`make bento`), served."""
-    out = run([*MAKE, "bento"], cwd=churn).stdout
+    out = run([*MAKE, "bento"], cwd=churn.path).stdout
     tag = next(line for line in out.splitlines() if line.startswith("__tag__:")).split(":", 1)[1]
     logs = tmp_path_factory.mktemp("churn-logs")
     env = {"SHIPYARD_PREDICTION_LOG": str(logs / "predictions.jsonl")}
-    with bentoml_serve(tag, churn, env, logs / "server.log") as url:
+    with bentoml_serve(tag, churn.path, env, logs / "server.log") as url:
         yield url
 
 
+def test_switching_to_your_own_table_reruns_every_stage_on_it(churn):
+    assert churn.first_run == STAGES
+    data = load_params(churn.path / "params.yaml").data
+    table = pd.read_csv(churn.path / data.source["path"])
+    pd.testing.assert_frame_equal(pd.read_parquet(churn.path / "data/raw/dataset.parquet"), table)
+
+
 def test_csv_example_validates_and_reports_missing_values_allowed(churn):
-    report = json.loads((churn / "reports/validation.json").read_text())
-    assert report["ok"] and report["class_counts"] == {"no": 758, "yes": 442}
-    schema = json.loads((churn / "models/bundle/schema.json").read_text())
-    assert schema["categorical"] == ["plan", "contract", "region"]
-    assert schema["nullable"] == ["monthly_spend", "region"]
-    assert schema["ignored"] == ["customer_id"]
+    data = load_params(churn.path / "params.yaml").data
+    table = pd.read_csv(churn.path / data.source["path"])
+    report = json.loads((churn.path / "reports/validation.json").read_text())
+    counts = table[data.target].value_counts()
+    assert report["ok"] and report["class_counts"] == {str(k): int(counts[k]) for k in data.labels}
+    # The bundle's schema: the config's columns, in its order; the table has gaps exactly
+    # where the config allows them.
+    schema = json.loads((churn.path / "models/bundle/schema.json").read_text())
+    assert schema["categorical"] == data.categorical_features
+    assert schema["nullable"] == data.nullable
+    assert schema["ignored"] == data.drop
+    assert sorted(table.columns[table.isna().any()]) == sorted(data.nullable)
 
 
 def test_service_takes_raw_rows_with_text_categories_and_gaps(churn, churn_service):
-    rows, expected = load_test_rows(churn)
+    rows, expected = load_test_rows(churn.path)
     assert any(r["region"] is None for r in rows) and any(r["monthly_spend"] is None for r in rows)
     assert all(isinstance(r["customer_id"], str) for r in rows)  # raw rows, ID included
     response = predict(churn_service, rows)
@@ -61,14 +62,14 @@ def test_service_takes_raw_rows_with_text_categories_and_gaps(churn, churn_servi
 
 
 def test_unseen_category_and_allowed_nulls_are_answered(churn_service, churn):
-    rows, _ = load_test_rows(churn)
+    rows, _ = load_test_rows(churn.path)
     row = {**rows[0], "region": "atlantis", "plan": "platinum", "monthly_spend": None}
     response = predict(churn_service, [row, {**row, "region": None}])
     assert response.status_code == 200, response.text
     for answer in response.json():
         assert answer["label"] in ("no", "yes")
         assert sum(answer["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
-    documented = json.loads((churn / "docs/examples/predict-churn.json").read_text())
+    documented = json.loads((churn.path / "docs/examples/predict-churn.json").read_text())
     response = httpx.post(f"{churn_service}/predict", json=documented, timeout=30)
     assert response.status_code == 200 and len(response.json()) == 2, response.text
 
@@ -83,17 +84,24 @@ def test_unseen_category_and_allowed_nulls_are_answered(churn_service, churn):
     ],
 )
 def test_bad_raw_rows_get_a_400_naming_the_column(churn_service, churn, change, named):
-    rows, _ = load_test_rows(churn)
+    rows, _ = load_test_rows(churn.path)
     response = predict(churn_service, [{**rows[0], **change}])
     assert response.status_code == 400, response.text
     assert named in response.text
     assert httpx.get(f"{churn_service}/readyz").status_code == 200
 
 
+# The regression model the project starts from: trained long enough to pass the gate's
+# absolute limits (conf/gate/regression.yaml), so the comparison is what decides.
+DIABETES = ["-S", "data=diabetes", "-S", "model.lr=0.01", "-S", "trainer.max_epochs=30"]
+
+
 @pytest.fixture(scope="module")
-def diabetes(tmp_path_factory) -> Path:
-    repo = make_project(tmp_path_factory.mktemp("diabetes") / "repo")
-    exp_run(repo, "diabetes")
+def diabetes(reproduced, tmp_path_factory) -> Path:
+    repo = copy_repo(reproduced.path, tmp_path_factory.mktemp("diabetes") / "repo")
+    assert ran(run(["dvc", "exp", "run", *DIABETES], cwd=repo).stdout) == STAGES
+    run(["git", "add", "-A"], cwd=repo)
+    run(["git", "commit", "-qm", "data=diabetes"], cwd=repo)
     return repo
 
 
@@ -106,25 +114,29 @@ def test_regression_metrics_and_plots(diabetes):
         assert shown["data"][title][0]["content"]["data"]["values"], title
 
 
-def test_regression_gate_fails_a_worse_model_and_passes_a_better_one(diabetes, tmp_path):
-    base = run(["git", "rev-parse", "HEAD"], cwd=diabetes).stdout.strip()
+def test_model_change_reruns_three_stages_and_the_gate_judges_it_by_rmse(diabetes):
+    """A worse model (a learning rate far too small) fails against main; main passes
+    against it: for rmse, lower is better."""
     try:
         # `dvc exp run` composes conf/ afresh each time: the dataset is named again.
-        worse = run(
-            ["dvc", "exp", "run", "-S", "data=diabetes", "-S", "model.lr=0.00001"], cwd=diabetes
-        )
+        worse = run(["dvc", "exp", "run", *DIABETES, "-S", "model.lr=0.00001"], cwd=diabetes)
         assert ran(worse.stdout) == ["train", "evaluate", "package"]
-        gate = run(["shipyard", "gate", "--base", base], cwd=diabetes, check=False)
-        assert gate.returncode != 0, gate.stdout
-        assert "rmse vs base" in gate.stdout and "a rise beyond noise" in gate.stdout
+        assert load_params(diabetes / "params.yaml").model.lr == 0.00001
+        gate = run(["shipyard", "gate", "--base", "main"], cwd=diabetes, check=False)
+        assert gate.returncode == 1, gate.stdout + gate.stderr
+        assert "rmse vs base +" in gate.stdout and "a rise beyond noise" in gate.stdout
 
-        better = ["-S", "data=diabetes", "-S", "model.lr=0.01", "-S", "trainer.max_epochs=30"]
-        run(["dvc", "exp", "run", *better], cwd=diabetes)
-        gate = run(["shipyard", "gate", "--base", base], cwd=diabetes, check=False)
-        assert gate.returncode == 0, gate.stdout
-    finally:  # the service test below serves the committed model
-        run(["git", "checkout", "--", "."], cwd=diabetes)
-        run(["dvc", "checkout"], cwd=diabetes)
+        run(["git", "checkout", "-q", "-b", "worse"], cwd=diabetes)
+        run(["git", "add", "-A"], cwd=diabetes)
+        run(["git", "commit", "-qm", "lr=0.00001"], cwd=diabetes)
+        run(["git", "checkout", "-q", "main"], cwd=diabetes)
+        run(["dvc", "checkout", "-q"], cwd=diabetes)
+        gate = run(["shipyard", "gate", "--base", "worse"], cwd=diabetes, check=False)
+        assert gate.returncode == 0, gate.stdout + gate.stderr
+        assert "rmse vs base -" in gate.stdout and "no worsening beyond noise" in gate.stdout
+    finally:  # the service test below serves main's model
+        run(["git", "checkout", "-qf", "main"], cwd=diabetes)
+        run(["dvc", "checkout", "-q", "-f"], cwd=diabetes)
 
 
 def test_regression_service_answers_numbers(diabetes, tmp_path):

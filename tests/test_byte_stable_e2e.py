@@ -4,14 +4,13 @@ new bundle version, no cache churn, no spurious diff in a PR)."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.helpers import STAGES, run
+from tests.helpers import STAGES, copy_repo, run
 
 pytestmark = pytest.mark.slow
 
@@ -37,8 +36,7 @@ def changed_files(before: Path, after: Path, out: str) -> list[str]:
 def test_forced_repro_rewrites_every_output_byte_for_byte(reproduced, tmp_path):
     before = outs(reproduced.path)
     assert sorted(before) == sorted(STAGES)
-    repo = tmp_path / "repo"
-    shutil.copytree(reproduced.path, repo, symlinks=True)
+    repo = copy_repo(reproduced.path, tmp_path / "repo")
     # Another commit, same tree: nothing an artifact holds may depend on which commit it
     # was built at (the bundle's card used to carry it).
     run(["git", "commit", "-q", "--allow-empty", "-m", "same tree"], cwd=repo)

@@ -1,49 +1,40 @@
 """`shipyard gate` and `shipyard report` when the base is partly out of reach: each case
 gives a verdict on what could be checked, one line on what is missing and why, exit 0/1,
-and no traceback. One branch `pr` (a param changed, reproduced once) on top of the
-`reproduced` main; each case copies it and takes away the cache, the remote or the base.
+and no traceback. One branch `pr` (a param changed, reproduced and recorded once: the
+`pr_branch` fixture) on top of main; each case copies it and takes away the cache, the
+remote or the base.
+With everything in reach, the gate fails a worse model and the report shows it all.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
+import re
 import socket
 import subprocess
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
 from shipyard.gitops import revisions
-from tests.helpers import GATE, ran, run
+from tests.helpers import RELAXED, copy_repo, ran, run
 from tests.servers import S3Server
 
 PREDICTIONS = "data/predictions/mlp.parquet"
-# The tolerance on accuracy too: without base predictions, accuracy falls back to it
-# (0 by default), and this branch should pass on what is checked.
-RELAXED = [*GATE, "gate.rules.accuracy.tolerance=0.2"]
 
 
-@pytest.fixture(scope="module")
-def pr_repo(reproduced, tmp_path_factory) -> Path:
-    """`reproduced` as main, plus a commit on branch `pr` with a smaller dropout."""
-    repo = tmp_path_factory.mktemp("degrades") / "repo"
-    shutil.copytree(reproduced.path, repo, symlinks=True)
-    run(["git", "checkout", "-q", "-b", "pr"], cwd=repo)
-    run(["shipyard", "params", "model.dropout=0.05", *RELAXED], cwd=repo)
-    assert ran(run(["dvc", "repro"], cwd=repo).stdout) == ["train", "evaluate", "package"]
-    run(["git", "add", "-A"], cwd=repo)
-    run(["git", "commit", "-q", "-m", "smaller dropout"], cwd=repo)
-    return repo
+@pytest.fixture
+def pr_repo(pr_branch) -> Path:
+    """The `pr_branch` project (tests/conftest.py): main reproduced, and branch `pr`."""
+    return pr_branch.path
 
 
 def copy(pr_repo: Path, tmp_path: Path) -> Path:
     """A fresh copy; its default remote (`../../shipyard-remote`) is tmp_path's own."""
-    repo = tmp_path / "repo"
-    shutil.copytree(pr_repo, repo, symlinks=True)
-    return repo
+    return copy_repo(pr_repo, tmp_path / "repo")
 
 
 def short(repo: Path, rev: str) -> str:
@@ -104,6 +95,24 @@ def assert_degrades(repo: Path, base: str, note: str, *args: str, partial: bool 
     # `partial`: the remote-bound `dvc diff` may be missing too, with its own line.
     assert note in notes_in(text) if partial else notes_in(text) == [note], text
     assert f"report: {note}" in proc.stdout
+
+
+@pytest.mark.slow
+def test_a_worse_model_fails_on_a_drop_beyond_noise(pr_repo, tmp_path):
+    """Everything in reach, and a learning rate far too small: the paired bootstrap on the
+    main metric fails the branch, and says why."""
+    repo = copy(pr_repo, tmp_path)
+    run(["git", "checkout", "-q", "-b", "worse", "main"], cwd=repo)
+    run(["dvc", "checkout", "-q"], cwd=repo)
+    run(["shipyard", "params", "model.lr=0.00001", *RELAXED], cwd=repo)
+    # What the gate reads: this run's metrics and predictions (no bundle needed).
+    assert ran(run(["dvc", "repro", "evaluate"], cwd=repo).stdout) == ["train", "evaluate"]
+    proc, verdict = gate(repo, "main")
+    assert proc.returncode == 1 and not verdict["passed"], proc.stdout
+    main_metric = next(c for c in verdict["checks"] if "paired bootstrap" in c["detail"])
+    assert main_metric["name"] == "accuracy" and not main_metric["passed"], main_metric
+    assert "accuracy vs base -" in main_metric["detail"]
+    assert "a drop beyond noise" in main_metric["detail"] and "a drop beyond noise" in proc.stdout
 
 
 @pytest.mark.slow
@@ -204,8 +213,10 @@ def test_unknown_base_without_origin(pr_repo, tmp_path):
 @pytest.mark.slow
 def test_shallow_clone_fetches_the_base_and_runs_the_full_gate(pr_repo, tmp_path):
     """A CI checkout: only `pr`, one commit deep. The base is fetched from origin and its
-    predictions pulled from the remote; a base that cannot be fetched is named."""
+    predictions pulled from the remote, and the report shows it all; a base that cannot be
+    fetched is named; a fetched base without metrics means limits only."""
     repo = copy(pr_repo, tmp_path)
+    run(["git", "branch", "before-metrics", "main~1"], cwd=repo)  # the project, unreproduced
     # An absolute URL: DVC reads another revision's own .dvc/config from git, where the
     # relative default remote would resolve against "/" (`dvc push --all-branches`).
     store = ["dvc", "remote", "add", "--local", "-f", "-d", "store", str(tmp_path / "store")]
@@ -221,12 +232,41 @@ def test_shallow_clone_fetches_the_base_and_runs_the_full_gate(pr_repo, tmp_path
     assert "paired bootstrap): no worsening beyond noise" in proc.stdout
     proc, text = report(clone, "main")
     assert notes_in(text) == [] and "| model.dropout | 0.1000 | 0.0500 |" in text
+    assert "**Quality gate: PASSED**" in text
+    row = next(line for line in text.splitlines() if line.startswith("| mlp.accuracy |"))
+    assert row.count("|") == 6 and "-" not in [c.strip() for c in row.split("|")[2:4]]
+    # The validation summary of the data this run used, and every plot with data, drawn.
+    raw = pd.read_parquet(clone / "data/raw/dataset.parquet")
+    name = yaml.safe_load((clone / "params.yaml").read_text())["data"]["name"]
+    assert f"## Data validation\n\n`{name}`: {len(raw)} rows, {raw.shape[1]} columns: valid" in text
+    images = dict(re.findall(r"!\[([^\]]*)\]\(([^)]+)\)", text))
+    assert all((clone / "r" / png).is_file() for png in images.values()), images
+    assert set(images) == plots_with_data(clone)
+    assert "not rendered" not in text  # the other task's plots are skipped, not listed
 
     note = (
         "base 'no-such-branch' unavailable (not in this clone, and `git fetch origin "
         "no-such-branch` failed: couldn't find remote ref no-such-branch): limits only"
     )
     assert_degrades(clone, "no-such-branch", note)
+
+    # A first pull request in CI: the base is fetched, and has no metrics yet.
+    first = f"base 'before-metrics' ({short(repo, 'before-metrics')}) has no metrics yet"
+    assert_degrades(clone, "before-metrics", f"{first} (first run): limits only")
+    text = (clone / "r/report.md").read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| mlp.accuracy |"))
+    assert row.split("|")[2].strip() == "-"  # no base value
+
+
+def plots_with_data(repo: Path) -> set[str]:
+    """The titles of dvc.yaml's plots whose files this run wrote."""
+    plots = yaml.safe_load((repo / "dvc.yaml").read_text())["plots"]
+    return {
+        title
+        for plot in plots
+        for title, spec in plot.items()
+        if all((repo / path).exists() for path in spec["y"])
+    }
 
 
 def test_one_line_keeps_the_first_line_without_prefixes_and_cuts_it():

@@ -4,13 +4,12 @@ then `shipyard check-lock` / `shipyard record` / `shipyard release-plan` in real
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
 from shipyard.gitops.lock import Out, problems
 from shipyard.gitops.repro import stages_from
-from tests.helpers import run
+from tests.helpers import copy_repo, run
 
 OUTS = [
     Out("data/raw/dataset.parquet", cached=True),
@@ -71,9 +70,7 @@ def test_stage_record_from_dvc_output():
 
 @pytest.fixture
 def repo(reproduced, tmp_path):
-    dest = tmp_path / "repo"
-    shutil.copytree(reproduced.path, dest, symlinks=True)
-    return dest
+    return copy_repo(reproduced.path, tmp_path / "repo")
 
 
 @pytest.mark.slow
@@ -106,28 +103,21 @@ def test_check_lock_catches_params_and_metrics_that_disagree_with_the_lock(repo)
 
 
 @pytest.mark.slow
-def test_record_commits_only_what_the_reproduction_changed(repo):
-    assert "already committed" in run(["shipyard", "record"], cwd=repo).stdout
-    head = run(["git", "rev-parse", "HEAD"], cwd=repo).stdout.strip()
-
-    run(["shipyard", "params", "model.dropout=0.05"], cwd=repo)
-    run(["git", "commit", "-qam", "smaller dropout"], cwd=repo)
-    (repo / "notes.txt").write_text("unrelated work in progress\n")
-    refused = run(["shipyard", "record"], cwd=repo, check=False)  # not reproduced yet
+def test_record_commits_only_what_the_reproduction_changed(pr_branch):
+    """The `pr_branch` fixture (tests/conftest.py) did what a pull request does: an author's
+    param commit with unrelated work lying around, then `shipyard repro` and `record`."""
+    repo = pr_branch.path
+    assert pr_branch.before.returncode == 0 and "already committed" in pr_branch.before.stdout
+    refused = pr_branch.refused  # not reproduced yet
     assert refused.returncode == 1 and "not a complete reproduction" in refused.stderr
-
-    run(["shipyard", "repro"], cwd=repo)
-    record = json.loads((repo / "report/repro.json").read_text())
-    assert [s["name"] for s in record["stages"] if s["status"] == "ran"] == [
-        "train",
-        "evaluate",
-        "package",
-    ]
-    assert "committed the reproduction" in run(["shipyard", "record"], cwd=repo).stdout
+    ran = [s["name"] for s in pr_branch.repro["stages"] if s["status"] == "ran"]
+    assert ran == ["train", "evaluate", "package"]
+    assert pr_branch.recorded.returncode == 0, pr_branch.recorded.stderr
+    assert "committed the reproduction" in pr_branch.recorded.stdout
     files = run(["git", "show", "--name-only", "--format=", "HEAD"], cwd=repo).stdout.split()
     assert "dvc.lock" in files and "reports/evaluate/metrics.json" in files
     assert "notes.txt" not in files and "params.yaml" not in files
-    assert run(["git", "rev-parse", "HEAD~2"], cwd=repo).stdout.strip() == head
+    assert run(["git", "rev-parse", "HEAD~2"], cwd=repo).stdout.strip() == pr_branch.main
     assert run(["shipyard", "check-lock"], cwd=repo).returncode == 0
 
 

@@ -1,15 +1,15 @@
-"""The real pipeline: `dvc repro`, `dvc exp run`, push and pull, in temporary git repositories."""
+"""The real pipeline: `dvc repro`, plots and metrics, push and pull, in temporary git
+repositories. Switching datasets and a model change (`dvc exp run -S ...`) run in
+tests/test_byod_e2e.py (the `churn` fixture, the diabetes gate test)."""
 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
-from tests.helpers import STAGES, ran, run
+from tests.helpers import STAGES, copy_repo, ran, run
 
 pytestmark = pytest.mark.slow
 
@@ -28,12 +28,6 @@ OUTPUTS = [
 def is_clean(repo: Path) -> bool:
     status = run(["dvc", "status"], cwd=repo).stdout
     return "up to date" in status
-
-
-def copy_of(repo: Path, tmp_path: Path) -> Path:
-    dest = tmp_path / "repo"
-    shutil.copytree(repo, dest, symlinks=True)
-    return dest
 
 
 def test_repro_produces_every_output_and_a_model_card(reproduced):
@@ -77,25 +71,9 @@ def test_second_repro_runs_nothing_and_status_is_clean(reproduced):
     assert is_clean(reproduced.path)
 
 
-def test_model_change_reruns_only_train_evaluate_package(reproduced, tmp_path):
-    repo = copy_of(reproduced.path, tmp_path)
-    result = run(["dvc", "exp", "run", "-S", "model.lr=0.003"], cwd=repo)
-    assert ran(result.stdout) == ["train", "evaluate", "package"]
-    assert "lr: 0.003" in (repo / "params.yaml").read_text()
-
-
-def test_switching_dataset_runs_end_to_end(reproduced, tmp_path):
-    repo = copy_of(reproduced.path, tmp_path)
-    result = run(
-        ["dvc", "exp", "run", "-S", "data=synthetic", "-S", "data.source.n_rows=500"], cwd=repo
-    )
-    assert ran(result.stdout) == STAGES
-    assert len(pd.read_parquet(repo / "data/raw/dataset.parquet")) == 500
-
-
 @pytest.mark.parametrize("remote", ["default", "s3"])
 def test_push_then_pull_in_a_fresh_clone_restores_everything(reproduced, tmp_path, remote, request):
-    repo = copy_of(reproduced.path, tmp_path)
+    repo = copy_repo(reproduced.path, tmp_path / "repo")
     if remote == "s3":
         request.getfixturevalue("s3_remote")(repo)
     run(["dvc", "push"], cwd=repo)

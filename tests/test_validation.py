@@ -4,7 +4,7 @@ import pytest
 
 from shipyard.config import DataChecks
 from shipyard.pipeline.validation import validate
-from tests.helpers import data_config
+from tests.helpers import BROKEN_TABLES, ROOT, composed, data_config
 
 CFG = data_config(
     labels=[0, 1, 2],
@@ -131,3 +131,49 @@ def test_regression_target_must_be_a_number_in_range():
     df.loc[3, "target"] = 500.0
     report = validate(df, cfg)
     assert [p.check for p in report.problems] == ["range [0, 100]"]
+
+
+@pytest.fixture(scope="module")
+def churn(tmp_path_factory):
+    """The CSV example's data config (conf/data/csv.yaml) and its table."""
+    data = composed(tmp_path_factory.mktemp("params"), "data=csv").data
+    return data, pd.read_csv(ROOT / data.source["path"])
+
+
+def ingested(source: dict, path, tmp_path) -> pd.DataFrame:
+    """What validate reads: the source (as ingest instantiates it) written to Parquet."""
+    from hydra.utils import instantiate
+
+    instantiate({**source, "path": str(path)}).to_parquet(tmp_path / "raw.parquet", index=False)
+    return pd.read_parquet(tmp_path / "raw.parquet")
+
+
+def test_the_example_table_is_valid_as_configured(churn, tmp_path):
+    data, good = churn
+    report = validate(ingested(data.source, ROOT / data.source["path"], tmp_path), data)
+    assert report.ok, report.summary()
+    counts = good[data.target].value_counts()
+    assert report.class_counts == {str(label): int(counts[label]) for label in data.labels}
+
+
+# validation.py lists the repeats themselves among the "first copies" ([3, 9, 1200, 1201]).
+@pytest.mark.parametrize("case", list(BROKEN_TABLES))
+def test_each_broken_table_names_its_column_check_and_rows(churn, case, tmp_path):
+    """Every way the example table can break, read and validated as the pipeline does;
+    tests/test_broken_data_e2e.py runs a few of them through `dvc repro`."""
+    data, good = churn
+    broken = BROKEN_TABLES[case](good, data)
+    path = tmp_path / ("table.parquet" if broken.parquet else "table.csv")
+    path.write_bytes(broken.content)
+    report = validate(ingested(data.source, path, tmp_path), data)
+    assert not report.ok
+    matches = [p for p in report.problems if p.column == broken.column and broken.check in p.check]
+    assert len(matches) == 1, report.summary()
+    [problem] = matches
+    assert [e["row"] for e in problem.examples][: len(broken.rows)] == list(broken.rows)
+    # The line `dvc repro` shows: column, check, rows and what else it must say.
+    lines = report.summary().splitlines()
+    line = next(x for x in lines if f"column '{broken.column}' failed" in x and broken.check in x)
+    assert broken.says in line, line
+    for row in broken.rows:
+        assert f"row {row}:" in line, line

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import threading
@@ -25,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from shipyard.serving.run import free_port
-from tests.helpers import GATE, ROOT, run
+from tests.helpers import GATE, ROOT, copy_repo, run
 from tests.servers import BUCKET
 from tests.workflow_runner import Job, Runner, venv_make_flags
 
@@ -157,8 +156,7 @@ def no_traceback(job: Job) -> None:
 def loop(reproduced, s3_remote, tmp_path_factory) -> Iterator[Loop]:
     root = tmp_path_factory.mktemp("loop")
     # main, reproduced and pushed to the remote by the pull request that made it
-    seed = root / "seed"
-    shutil.copytree(reproduced.path, seed, symlinks=True)
+    seed = copy_repo(reproduced.path, root / "seed")
     s3_remote(seed)
     run(["dvc", "push", "--run-cache", "-q"], cwd=seed)
     origin = root / "origin.git"

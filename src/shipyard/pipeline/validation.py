@@ -218,7 +218,8 @@ def dataset_problems(df: pd.DataFrame, cfg: DataConfig) -> list[Problem]:
         n_repeated = int(repeated.sum())
         if n_repeated > checks.max_duplicate_rows:
             first = df[used][repeated].head(MAX_EXAMPLES)
-            originals = df[used].reset_index().merge(first.drop_duplicates(), on=used)
+            # the first copies only: the repeats themselves match too
+            originals = df[used][~repeated].reset_index().merge(first.drop_duplicates(), on=used)
             problems.append(
                 Problem(
                     TABLE,
