@@ -97,28 +97,19 @@ class Loop:
             {} if fork else self.secrets,  # no secrets
         )
 
-    def release(self) -> Job:
+    def on_push_to_main(self, workflow: str, job: str) -> Job:
         sha = git(self.origin, "rev-parse", "main")
         github = {**self.github_common(), "event_name": "push", "ref": "refs/heads/main"}
         return self.runner.run_job(
-            WORKFLOWS / "release.yaml",
-            "release",
-            {**github, "sha": sha},
-            self.variables,
-            self.secrets,
+            WORKFLOWS / workflow, job, {**github, "sha": sha}, self.variables, self.secrets
         )
+
+    def release(self) -> Job:
+        return self.on_push_to_main("release.yaml", "release")
 
     def main_cache(self) -> Job:
         """ci.yaml's job that saves main's DVC cache for pull requests to restore."""
-        sha = git(self.origin, "rev-parse", "main")
-        github = {**self.github_common(), "event_name": "push", "ref": "refs/heads/main"}
-        return self.runner.run_job(
-            WORKFLOWS / "ci.yaml",
-            "dvc-cache",
-            {**github, "sha": sha},
-            self.variables,
-            self.secrets,
-        )
+        return self.on_push_to_main("ci.yaml", "dvc-cache")
 
     def calls(self, tool: str) -> list[list[str]]:
         lines = (self.shim / "calls.jsonl").read_text().splitlines()
