@@ -288,8 +288,6 @@ def toy_bundle(dest: Path, data: Any = None, n_rows: int = 60, seed: int = 0) ->
     """A real bundle in `dest`/bundle for `data` (data_config() unless given), as package
     writes it: a featurizer fit on `n_rows` seeded raw rows, an untrained network for the
     data's task, schema and card. Returns (the bundle, the raw rows)."""
-    from dataclasses import replace
-
     import numpy as np
     import torch
 
@@ -315,16 +313,8 @@ def toy_bundle(dest: Path, data: Any = None, n_rows: int = 60, seed: int = 0) ->
 
     schema = bundle.schema_for(data)
     weights = (dest / "mlp" / mlp.WEIGHTS).read_bytes()
-    version = bundle.model_version(f"{data.name}-{model.name}", weights, schema)
-    # Params checks its `_target_` specs (which the card records but nothing here runs).
-    source = {"_target_": "shipyard.pipeline.sources.sklearn_bundled", "name": data.name}
-    params = Params(
-        seed=seed,
-        data=replace(data, source=source),
-        features=cfg,
-        model=model,
-        baseline={"_target_": "sklearn.dummy.DummyRegressor"},
-    )
+    version = bundle.model_version(data.name, model.name, weights, schema)
+    params = Params(seed=seed, data=data, features=cfg, model=model)
     card = bundle.card_for(params, schema, version, "0" * 32, {"mlp": {}})
     bundle.write(dest / "bundle", dest / "featurizer.skops", dest / "mlp", schema, card)
     return dest / "bundle", raw

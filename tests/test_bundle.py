@@ -117,10 +117,11 @@ def test_card_names_task_data_metrics_and_params(made):
 
 def test_version_is_content_addressed():
     schema = bundle.schema_for(DATA)
-    v1 = bundle.model_version("m", b"weights", schema)
-    assert v1 == bundle.model_version("m", b"weights", schema)
-    assert v1 != bundle.model_version("m", b"other", schema)
-    assert v1 != bundle.model_version("m", b"weights", replace(schema, labels=["a", "b", "d"]))
+    v1 = bundle.model_version("d", "m", b"weights", schema)
+    assert v1.startswith("d-m-") and v1 == bundle.model_version("d", "m", b"weights", schema)
+    assert v1 != bundle.model_version("d", "m", b"other", schema)
+    changed = replace(schema, labels=["a", "b", "d"])
+    assert v1 != bundle.model_version("d", "m", b"weights", changed)
 
 
 class Sneaky:

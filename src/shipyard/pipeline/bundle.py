@@ -103,11 +103,12 @@ def read_schema(bundle: str | Path) -> BundleSchema:
     return BundleSchema.from_json((Path(bundle) / SCHEMA).read_text())
 
 
-def model_version(name: str, weights: bytes, schema: BundleSchema) -> str:
-    """Content-addressed: the same weights and schema always get the same version."""
+def model_version(dataset: str, model: str, weights: bytes, schema: BundleSchema) -> str:
+    """`<dataset>-<model>-<hash>`, content-addressed: the same weights and schema always
+    get the same version."""
     text = json.dumps(asdict(schema), sort_keys=True)
     digest = hashlib.sha256(weights + text.encode()).hexdigest()
-    return f"{name}-{digest[:12]}"
+    return f"{dataset}-{model}-{digest[:12]}"
 
 
 def render_card(card: dict[str, Any]) -> str:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from shipyard.config import MODELS
 from shipyard.pipeline.feature_files import ROW_ID, arrays
 from shipyard.pipeline.task import Task
 
@@ -15,9 +16,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from shipyard.pipeline.mlp import MLP
-
-
-MODELS = ("mlp", "baseline")  # what evaluate scores, as metrics.json and the gate name them
 
 
 @dataclass

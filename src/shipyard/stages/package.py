@@ -44,9 +44,8 @@ def main(argv: list[str] | None = None) -> None:
         trainer=load_section("trainer", TrainerConfig, args.params),
     )
     schema = bundle.schema_for(params.data)
-    version = bundle.model_version(
-        f"{params.data.name}-{params.model.name}", (args.model / WEIGHTS).read_bytes(), schema
-    )
+    weights = (args.model / WEIGHTS).read_bytes()
+    version = bundle.model_version(params.data.name, params.model.name, weights, schema)
     data_md5 = hashlib.md5(args.raw.read_bytes()).hexdigest()
     metrics = json.loads(args.metrics.read_text())
     card = bundle.card_for(params, schema, version, data_md5, metrics)
