@@ -14,6 +14,8 @@ TORCH_INDEX ?=
 OVERRIDES ?=
 PYTEST_ARGS ?=
 PORT ?= 3000
+# Cases per operation and phase for `make contract-test` (schemathesis, deterministic).
+EXAMPLES ?= 100
 # The bento built for models/bundle's model version (not shipyard:latest, which a failed
 # build leaves naming the previous model's bento).
 BENTO ?= $$(shipyard bento-tag)
@@ -43,7 +45,7 @@ export DVC_NO_ANALYTICS := 1
 
 .PHONY: help setup params check-params check-lock repro test test-fast lint format lock push \
 	pull gate pr-report summary record publish-plots comment commit-status release-plan release-local \
-	image register promote deploy remote-s3 serve bento serve-bento bench-pipeline bench-scale \
+	image register promote deploy remote-s3 serve bento serve-bento contract-test bench-pipeline bench-scale \
 	bench-serving clean
 
 help: ## List the targets
@@ -166,7 +168,8 @@ deploy: $(SETUP) ## Apply deploy/ with IMAGE:<model version> in one step, smoke-
 		|| { kubectl rollout undo deployment/shipyard; exit 1; }
 
 serve: $(SETUP) ## Serve models/bundle from the working tree on localhost (PORT=3000)
-	SHIPYARD_BUNDLE=models/bundle bentoml serve shipyard.serving.service:Predictor \
+	SHIPYARD_BUNDLE=models/bundle SHIPYARD_STATE_DIR=$(CURDIR) \
+		bentoml serve shipyard.serving.service:Predictor \
 		--host 127.0.0.1 --port $(PORT)
 
 bento: $(SETUP) ## Put models/bundle in BentoML's model store and build the bento
@@ -175,8 +178,11 @@ bento: $(SETUP) ## Put models/bundle in BentoML's model store and build the bent
 	shipyard bento
 
 serve-bento: $(SETUP) ## Serve the bento built for models/bundle (or BENTO=tag) on localhost (PORT=3000)
-	b=$(BENTO) && SHIPYARD_PREDICTION_LOG=$(CURDIR)/logs/predictions.jsonl bentoml serve "$$b" \
+	b=$(BENTO) && SHIPYARD_STATE_DIR=$(CURDIR) bentoml serve "$$b" \
 		--host 127.0.0.1 --port $(PORT)
+
+contract-test: $(SETUP) ## schemathesis, every check, against models/bundle served (EXAMPLES=100)
+	shipyard contract-test --max-examples $(EXAMPLES)
 
 bench-pipeline: $(SETUP) ## Time full and no-op dvc repro; list stages a model.* change reruns
 	python -m benchmarks.pipeline

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
 import json
 import os
 import re
@@ -133,10 +134,15 @@ def wrk(url: str, body: bytes, concurrency: int, seconds: float, tmp: Path) -> t
     return int(done.group(1)), errors, elapsed, percentile("50"), percentile("99")
 
 
-def measure(name: str, url: str, rows: list[dict], seconds: float, tmp: Path) -> list[Result]:
+def warm_up(url: str, rows: list[dict]) -> None:
+    asyncio.run(drive(url, json.dumps({"rows": rows[:1]}).encode(), 4, 1.0))
+
+
+def measure(
+    name: str, url: str, rows: list[dict], seconds: float, tmp: Path, shapes: list
+) -> list[Result]:
     results = []
-    asyncio.run(drive(url, json.dumps({"rows": rows[:1]}).encode(), 4, 1.0))  # warm up
-    for n_rows, concurrency in SHAPES:
+    for n_rows, concurrency in shapes:
         body = json.dumps({"rows": rows[:n_rows]}).encode()
         if shutil.which("wrk"):
             requests, errors, elapsed, p50, p99 = wrk(url, body, concurrency, seconds, tmp)
@@ -168,9 +174,61 @@ def in_process(rows: pd.DataFrame, seconds: float, torch_threads: int) -> dict[i
     return out
 
 
+DROPS = "shipyard_shadow_dropped_requests_total"
+
+
+def logged_rows(log: Path) -> int:
+    """Lines in the log and its rotated files."""
+    return sum(sum(1 for _ in path.open()) for path in log.parent.glob(f"{log.name}*"))
+
+
+def metric(url: str, name: str) -> float:
+    import httpx
+
+    found = re.search(rf"^{name} ([\d.e+]+)$", httpx.get(f"{url}/metrics").text, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
+def serve_and_measure(
+    name: str, params: dict, rows: list[dict], shapes: list, args: argparse.Namespace, tmp: Path
+) -> list[Result]:
+    """Serve models/bundle with `params`, drive each shape, then check that every answered
+    row was logged once the load stopped (or counted as a shadow drop)."""
+    slug = name.replace("/", "-").replace(" ", "")
+    params_file, log = tmp / f"params-{slug}.yaml", tmp / f"{slug}.jsonl"
+    params_file.write_text(yaml.safe_dump(params))
+    env = {
+        "SHIPYARD_BUNDLE": str(ROOT / "models/bundle"),
+        "SHIPYARD_PREDICTION_LOG": str(log),
+        "SHIPYARD_PARAMS": str(params_file),
+        "BENTOML_HOME": os.environ.get("BENTOML_HOME", str(tmp / "bentoml")),
+    }
+    with bentoml_serve("shipyard.serving.service:Predictor", ROOT, env, tmp / f"{slug}.log") as url:
+        warm_up(url, rows)
+        results = []
+        for shape in shapes:
+            time.sleep(1)
+            before, dropped = logged_rows(log), metric(url, DROPS)
+            results += measure(name, url, rows, args.seconds, tmp, [shape])
+            answered = results[-1].rows * (results[-1].requests - results[-1].errors)
+            logged = logged_rows(log) - before
+            while True:  # until the shadow queue has drained (it holds serve.shadow.queue)
+                time.sleep(1)
+                if logged == (logged := logged_rows(log) - before):
+                    break
+            print(
+                f"  {answered} rows answered, {answered - logged} not logged after the load; "
+                f"{metric(url, DROPS) - dropped:.0f} of {results[-1].requests} requests "
+                "shadow-dropped",
+                flush=True,
+            )
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10.0, help="per measurement")
+    parser.add_argument("--only", choices=["shadow"], help="just the shadow comparison")
     args = parser.parse_args()
 
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -181,43 +239,47 @@ def main() -> None:
     print(f"load generator: {'wrk' if shutil.which('wrk') else 'asyncio client (aiohttp)'}")
     print(f"{'service':18s} rows    c     req/s     rows/s  p50(ms)  p99(ms) errors")
     results: list[Result] = []
+    concurrent = [shape for shape in SHAPES if shape[1] == 32]
     with tempfile.TemporaryDirectory(prefix="shipyard-bench-") as tmp:
-        env = {
-            "SHIPYARD_BUNDLE": str(ROOT / "models/bundle"),
-            "SHIPYARD_PREDICTION_LOG": str(Path(tmp) / "predictions.jsonl"),
-            "BENTOML_HOME": os.environ.get("BENTOML_HOME", str(Path(tmp) / "bentoml")),
-        }
-        for batching in (True, False):
-            params["serve"]["batching"]["enabled"] = batching
-            params_file = Path(tmp) / f"params-{batching}.yaml"
-            params_file.write_text(yaml.safe_dump(params))
-            name = "predict/batched" if batching else "predict/unbatched"
+        variants = [("predict/batched", True, None), ("predict/shadow", True, "models/bundle")]
+        if not args.only:
+            variants.insert(1, ("predict/unbatched", False, None))
+        for name, batching, shadow in variants:
+            serve = copy.deepcopy(params)
+            serve["serve"]["batching"]["enabled"] = batching
+            serve["serve"]["shadow"]["bundle"] = str(ROOT / shadow) if shadow else None
+            shapes = concurrent if args.only or shadow else SHAPES
+            results += serve_and_measure(name, serve, rows, shapes, args, Path(tmp))
+        if not args.only:
             with bentoml_serve(
-                "shipyard.serving.service:Predictor",
-                ROOT,
-                {**env, "SHIPYARD_PARAMS": str(params_file)},
-                Path(tmp) / f"{name.replace('/', '-')}.log",
+                "noop_service:Noop", ROOT / "benchmarks", {}, Path(tmp) / "noop.log"
             ) as url:
-                results += measure(name, url, rows, args.seconds, Path(tmp))
-        with bentoml_serve(
-            "noop_service:Noop", ROOT / "benchmarks", env, Path(tmp) / "noop.log"
-        ) as url:
-            results += measure("noop (floor)", url, rows, args.seconds, Path(tmp))
-
-    local = in_process(raw, min(args.seconds, 5.0), params["serve"]["torch_threads"])
-    print(f"{'in-process':18s}    1    - {'':9s} {local[1]:10.0f}")
-    print(f"{'in-process':18s}  100    - {'':9s} {local[100]:10.0f}")
+                warm_up(url, rows)
+                results += measure("noop (floor)", url, rows, args.seconds, Path(tmp), SHAPES)
 
     by = {(r.service, r.rows, r.concurrency): r for r in results}
     print("\nratios (same run):")
-    for name in ("predict/batched", "predict/unbatched"):
-        for n_rows, concurrency in SHAPES:
-            mine, floor = by[(name, n_rows, concurrency)], by[("noop (floor)", n_rows, concurrency)]
-            print(
-                f"  {name:18s} {n_rows:3d} rows c={concurrency:<2d}: "
-                f"{mine.rps / floor.rps:5.2f}x the no-op's req/s, "
-                f"{mine.rps * n_rows / local[n_rows]:6.3f}x in-process rows/s"
-            )
+    for n_rows, concurrency in concurrent:
+        mine = by[("predict/shadow", n_rows, concurrency)]
+        base = by[("predict/batched", n_rows, concurrency)]
+        print(
+            f"  {'predict/shadow':18s} {n_rows:3d} rows c={concurrency:<2d}: "
+            f"{mine.rps / base.rps:5.2f}x the req/s, {mine.p99_ms / base.p99_ms:5.2f}x the p99 "
+            "of predict/batched (no shadow)"
+        )
+    if not args.only:
+        local = in_process(raw, min(args.seconds, 5.0), params["serve"]["torch_threads"])
+        print(f"{'in-process':18s}    1    - {'':9s} {local[1]:10.0f}")
+        print(f"{'in-process':18s}  100    - {'':9s} {local[100]:10.0f}")
+        for name in ("predict/batched", "predict/unbatched"):
+            for n_rows, concurrency in SHAPES:
+                mine = by[(name, n_rows, concurrency)]
+                floor = by[("noop (floor)", n_rows, concurrency)]
+                print(
+                    f"  {name:18s} {n_rows:3d} rows c={concurrency:<2d}: "
+                    f"{mine.rps / floor.rps:5.2f}x the no-op's req/s, "
+                    f"{mine.rps * n_rows / local[n_rows]:6.3f}x in-process rows/s"
+                )
     errors = sum(r.errors for r in results)
     print(f"\nerrors in all runs: {errors}")
 

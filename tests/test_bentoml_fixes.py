@@ -52,3 +52,21 @@ def test_timeout_still_answers_504():
 
     asyncio.run(main())
     assert sent[0]["status"] == 504
+
+
+def test_metrics_label_fix_targets_the_installed_bentoml():
+    from bentoml._internal.server.http.instruments import RunnerTrafficMetricsMiddleware
+
+    patched = getattr(RunnerTrafficMetricsMiddleware.__call__, "shipyard_fix", False)
+    assert patched or bentoml_fixes.metrics_upstream_matches(), (
+        "BentoML's metrics middleware changed: re-check its path labels, update or drop the fix"
+    )
+    bentoml_fixes.apply()
+    assert RunnerTrafficMetricsMiddleware.__call__.shipyard_fix
+
+
+def test_served_paths_are_the_apis_bentoml_routes_and_static_files():
+    paths = bentoml_fixes.served_paths()
+    assert {"/metrics", "/readyz", "/docs.json"} <= paths
+    assert "/static_content/swagger-ui.css" in paths
+    assert "/nope" not in paths

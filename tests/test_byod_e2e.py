@@ -105,13 +105,46 @@ def diabetes(reproduced, tmp_path_factory) -> Path:
     return repo
 
 
-def test_regression_metrics_and_plots(diabetes):
+def test_regression_metrics(diabetes):
     metrics = json.loads((diabetes / "reports/evaluate/metrics.json").read_text())
     assert set(metrics["mlp"]) == set(metrics["baseline"]) == {"rmse", "mae", "r2"}
     assert metrics["baseline"]["r2"] > 0.3  # ridge on diabetes: ~0.45
-    shown = json.loads(run(["dvc", "plots", "show", "--json"], cwd=diabetes).stdout)
-    for title in ("Predicted vs actual (test)", "Residuals (test)", "Validation MAE"):
-        assert shown["data"][title][0]["content"]["data"]["values"], title
+
+
+# What `dvc plots show` draws: the plots every task has, and the task's own.
+PLOTS = {
+    "classification": {
+        "Training curves",
+        "Validation accuracy",
+        "Confusion matrix (MLP, test)",
+        "Confusion matrix (baseline, test)",
+        "ROC, one-vs-rest micro-average (test)",
+        "Precision-recall, micro-average (test)",
+    },
+    "regression": {
+        "Training curves",
+        "Validation MAE",
+        "Predicted vs actual (test)",
+        "Residuals (test)",
+    },
+}
+
+
+def test_each_task_shows_exactly_its_own_plots(reproduced, diabetes):
+    """Classification (the reproduced project) and regression (the same project switched
+    to data=diabetes) each draw their own plots, and no other's fails to load; the switch
+    leaves nothing of classification's behind."""
+    for repo, kind in ((reproduced.path, "classification"), (diabetes, "regression")):
+        proc = run(["dvc", "plots", "show", "--json"], cwd=repo)
+        shown = json.loads(proc.stdout)
+        assert "errors" not in shown, (kind, shown["errors"])
+        assert "failed to load" not in proc.stderr, proc.stderr
+        assert set(shown["data"]) == PLOTS[kind]
+        for title, renders in shown["data"].items():
+            assert renders[0]["content"]["data"]["values"], title
+    assert "up to date" in run(["dvc", "status"], cwd=diabetes).stdout
+    assert not (diabetes / "dvclive/train/plots/metrics/val/acc.tsv").exists()
+    assert not (diabetes / "reports/evaluate/plots/sklearn").exists()
 
 
 def test_model_change_reruns_three_stages_and_the_gate_judges_it_by_rmse(diabetes):
@@ -155,3 +188,12 @@ def test_regression_service_answers_numbers(diabetes, tmp_path):
         assert "label" not in response.json()[0]
         bad = predict(url, [{**rows[0], "bmi": "high"}])
         assert bad.status_code == 400 and "bmi" in bad.text
+
+
+@pytest.mark.parametrize("project", ["churn", "diabetes"])
+def test_each_kind_of_table_meets_its_openapi_contract(project, request):
+    # text categories, nulls and an ID column (churn); numbers answered (diabetes):
+    # `make contract-test` (schemathesis, every check) against models/bundle served
+    repo = request.getfixturevalue(project)
+    repo = getattr(repo, "path", repo)
+    run([*MAKE, "contract-test", "EXAMPLES=40"], cwd=repo)

@@ -30,6 +30,9 @@ def compose(tmp_path, *overrides: str) -> None:
         (["model.lr=abc"], "bad key 'model.lr'"),
         (["baseline.C2=3"], "Could not override 'baseline.C2'"),
         (["data=nope"], "Could not find 'data/nope' Available options in 'data':"),
+        (["serve.body_timeout_s=10"], "serve.body_timeout_s: must be above 0 and below"),
+        (["serve.shadow.max_busy=0"], "serve.shadow.max_busy: a share of the time"),
+        (["+serve.shadow_bundle=x"], "shadow_bundle"),
     ],
 )
 def test_a_config_mistake_is_one_line_naming_the_key(tmp_path, overrides, said):

@@ -14,7 +14,7 @@ from tests.helpers import copy_repo, run
 OUTS = [
     Out("data/raw/dataset.parquet", cached=True),
     Out("data/features", cached=True),
-    Out("reports/evaluate", cached=False),
+    Out("reports/evaluate/metrics.json", cached=False),
 ]
 
 
@@ -34,7 +34,7 @@ def test_missing_data_is_no_finding_but_code_params_and_commands_are():
             },
             "changed command",
         ],
-        "evaluate": [{"changed outs": {"reports/evaluate": "modified"}}],
+        "evaluate": [{"changed outs": {"reports/evaluate/metrics.json": "modified"}}],
     }
     assert problems(status, OUTS) == {
         "train": [
@@ -43,7 +43,7 @@ def test_missing_data_is_no_finding_but_code_params_and_commands_are():
             "param model.depth new",
             "command changed",
         ],
-        "evaluate": ["output reports/evaluate modified (git-tracked)"],
+        "evaluate": ["output reports/evaluate/metrics.json modified (git-tracked)"],
     }
 
 
@@ -99,7 +99,7 @@ def test_check_lock_catches_params_and_metrics_that_disagree_with_the_lock(repo)
     metrics = repo / "reports/evaluate/metrics.json"
     metrics.write_text(metrics.read_text().replace("0.", "0.1", 1))  # edited by hand
     failed = run(["shipyard", "check-lock"], cwd=repo, check=False)
-    assert "evaluate: output reports/evaluate modified (git-tracked)" in failed.stderr
+    assert "evaluate: output reports/evaluate/metrics.json modified (git-tracked)" in failed.stderr
 
 
 @pytest.mark.slow

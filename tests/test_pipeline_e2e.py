@@ -1,6 +1,7 @@
-"""The real pipeline: `dvc repro`, plots and metrics, push and pull, in temporary git
-repositories. Switching datasets and a model change (`dvc exp run -S ...`) run in
-tests/test_byod_e2e.py (the `churn` fixture, the diabetes gate test)."""
+"""The real pipeline: `dvc repro`, metrics, push and pull, a queued experiment, in
+temporary git repositories. Switching datasets and a model change (`dvc exp run -S ...`),
+and each task's plots, run in tests/test_byod_e2e.py (the `churn` fixture, the diabetes
+project)."""
 
 from __future__ import annotations
 
@@ -47,25 +48,6 @@ def test_repro_produces_every_output_and_a_model_card(reproduced):
     assert "mlp" in shown and "accuracy" in shown
 
 
-def test_every_declared_plot_renders(reproduced):
-    shown = json.loads(run(["dvc", "plots", "show", "--json"], cwd=reproduced.path).stdout)
-    drawn = {name for name, plots in shown["data"].items() if plots}
-    assert drawn == {
-        "Training curves",
-        "Validation accuracy",
-        "Confusion matrix (MLP, test)",
-        "Confusion matrix (baseline, test)",
-        "ROC, one-vs-rest micro-average (test)",
-        "Precision-recall, micro-average (test)",
-    }
-    for name in drawn:
-        assert shown["data"][name][0]["content"]["data"]["values"], name
-    # Only the regression plots are missing, and only because their files are.
-    missing = {e["name"] for e in shown.get("errors", [])}
-    assert missing == {"Validation MAE", "Predicted vs actual (test)", "Residuals (test)"}
-    assert {e["type"] for e in shown["errors"]} == {"FileNotFoundError"}
-
-
 def test_second_repro_runs_nothing_and_status_is_clean(reproduced):
     assert ran(run(["dvc", "repro"], cwd=reproduced.path).stdout) == []
     assert is_clean(reproduced.path)
@@ -86,3 +68,35 @@ def test_push_then_pull_in_a_fresh_clone_restores_everything(reproduced, tmp_pat
     for rel in OUTPUTS:
         assert (clone / rel).read_bytes() == (repo / rel).read_bytes(), rel
     assert is_clean(clone)
+
+
+# A code change, and only that: validate adds a line to its summary (a git-tracked output).
+MARK = "the queued code ran"
+MARKED = f"""
+
+if __name__ == "__main__":
+    with open("reports/validation.md", "a") as summary:
+        summary.write("{MARK}\\n")
+"""
+
+
+def test_a_queued_experiment_runs_the_code_it_records(reproduced, tmp_path):
+    """`dvc exp run --queue` runs the experiment in a copy of the project (.dvc/tmp/exps):
+    its stages must import that copy's src/, not the src/ the venv's editable install
+    points at (the workspace's; here, that of the checkout the tests run from)."""
+    repo = copy_repo(reproduced.path, tmp_path / "repo")
+    module = repo / "src/shipyard/stages/validate.py"
+    code = module.read_text()
+    module.write_text(code + MARKED)
+    run(["dvc", "exp", "run", "--queue", "-n", "marked"], cwd=repo)
+    module.write_text(code)  # the workspace no longer has the change; the queue does
+    run(["dvc", "exp", "run", "--run-all"], cwd=repo)
+
+    refs = run(["git", "for-each-ref", "--format=%(refname)", "refs/exps"], cwd=repo).stdout
+    marked = [ref for ref in refs.split() if ref.endswith("/marked")]
+    assert len(marked) == 1, run(["dvc", "queue", "logs", "marked"], cwd=repo, check=False)
+    recorded = run(["git", "show", f"{marked[0]}:src/shipyard/stages/validate.py"], cwd=repo)
+    assert recorded.stdout == code + MARKED  # what it records ...
+    summary = run(["git", "show", f"{marked[0]}:reports/validation.md"], cwd=repo).stdout
+    assert summary.endswith(f"{MARK}\n"), summary  # ... is what it ran
+    assert MARK not in (repo / "reports/validation.md").read_text()  # the workspace: as it was

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import shutil
+import socket
+import subprocess
 import time
 from pathlib import Path
 from urllib.parse import urlparse
@@ -13,6 +16,8 @@ import httpx
 import pytest
 import yaml
 
+from shipyard.pipeline.bundle import read_schema
+from shipyard.serving.schema import body_limit
 from tests.helpers import MAKE, copy_repo, load_test_rows, predict, run
 from tests.servers import bentoml_serve
 
@@ -32,10 +37,16 @@ def bento(project) -> str:
 
 @pytest.fixture(scope="module")
 def server(bento, project, tmp_path_factory):
-    logs = tmp_path_factory.mktemp("logs")
-    env = {"SHIPYARD_PREDICTION_LOG": str(logs / "predictions.jsonl")}
+    """The bento served as a deployment would: the log's relative path (params.yaml's
+    serve.prediction_log.path) under SHIPYARD_STATE_DIR; a 1 s body timeout (the default
+    is 5 s) to keep the slow-client test short."""
+    logs = tmp_path_factory.mktemp("state")
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["serve"]["body_timeout_s"] = 1
+    (logs / "params.yaml").write_text(yaml.safe_dump(params))
+    env = {"SHIPYARD_STATE_DIR": str(logs), "SHIPYARD_PARAMS": str(logs / "params.yaml")}
     with bentoml_serve(bento, project, env, logs / "server.log") as url:
-        yield url, logs / "predictions.jsonl"
+        yield url, logs / params["serve"]["prediction_log"]["path"]
 
 
 def test_served_bento_predicts_exactly_what_evaluate_saved(server, project):
@@ -125,6 +136,10 @@ def malformed(features: list[str], row: dict, max_rows: int) -> dict[str, tuple[
         "nested value": ({"rows": [{**row, first: {"v": 1}}]}, first),
         "NaN": (json.dumps({"rows": [{**row, first: float("nan")}]}).encode(), "JSON"),
         "Infinity": (json.dumps({"rows": [{**row, first: float("inf")}]}).encode(), "JSON"),
+        "beyond 64 bits": (
+            json.dumps({"rows": [{**row, first: 0.5}]}).replace("0.5", "9" * 30).encode(),
+            first,
+        ),
         "value out of range": ({"rows": [{**row, first: 1e300}]}, first),
         "empty rows": ({"rows": []}, "rows"),
         "too many rows": (many, f"at most {max_rows}"),
@@ -161,17 +176,20 @@ def test_malformed_requests_get_a_400_naming_what_is_wrong(server, project):
     assert httpx.get(f"{url}/readyz").status_code == 200
 
 
-def test_oversized_bodies_get_413_declared_or_streamed(server):
+def test_oversized_bodies_get_413_declared_or_streamed(server, project):
     url, _ = server
-    big = b'{"rows": [' + b"1," * 600_000 + b"1]}"  # over the 1 MiB default
+    # the default limit: sized from serve.max_rows and the model's columns
+    max_rows = yaml.safe_load((project / "params.yaml").read_text())["serve"]["max_rows"]
+    limit = body_limit(read_schema(project / "models/bundle"), max_rows)
+    big = b'{"rows": [' + b"1," * (limit // 2) + b"1]}"
     response = httpx.post(
         f"{url}/predict", content=big, timeout=30, headers={"content-type": "application/json"}
     )
-    assert response.status_code == 413 and "limit" in response.json()["error"]
+    assert response.status_code == 413 and str(limit) in response.json()["error"]
 
     target = urlparse(url)
     conn = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
-    chunks = (b"x" * 65536 for _ in range(40))  # 2.5 MiB, no Content-Length
+    chunks = (b"x" * 65536 for _ in range(limit // 65536 + 2))  # no Content-Length
     conn.request(
         "POST",
         "/predict",
@@ -186,7 +204,7 @@ def test_oversized_bodies_get_413_declared_or_streamed(server):
 
 def shadow_params(project: Path, candidate: Path, dest: Path) -> Path:
     params = yaml.safe_load((project / "params.yaml").read_text())
-    params["serve"]["shadow_bundle"] = str(candidate)
+    params["serve"]["shadow"]["bundle"] = str(candidate)
     dest.write_text(yaml.safe_dump(params))
     return dest
 
@@ -226,3 +244,157 @@ def test_shadow_candidate_is_logged_beside_primary_and_never_answers(
             assert line["shadow"]["label"] == line["output"]["label"]
         else:
             assert "no_such_feature" in line["shadow"]["error"]
+
+
+# --- Hostile and unlucky clients (issue: harden what users touch) ---------------------
+
+
+def server_log(log: Path) -> str:
+    return (log.parents[1] / "server.log").read_text()  # the state dir's, from the fixture
+
+
+def test_bodies_other_than_json_get_415_and_are_never_logged(server, project):
+    url, log = server
+    rows, _ = load_test_rows(project)
+    crafted = json.dumps({"rows": rows[:1]})  # JSON rows inside a form field
+    cases = {
+        "multipart-no-boundary": ("multipart/form-data", b"--x\r\n\r\n"),
+        "multipart": ("multipart/form-data; boundary=x", b"--x--\r\n"),
+        "form": ("application/x-www-form-urlencoded", f"rows={crafted}".encode()),
+        "form-empty-rows": ("application/x-www-form-urlencoded", b'{"rows": []}'),
+        "text": ("text/plain", crafted.encode()),
+    }
+    for name, (kind, body) in cases.items():
+        response = httpx.post(
+            f"{url}/predict",
+            content=body,
+            headers={"content-type": kind, "x-request-id": f"req-415-{name}"},
+            timeout=10,
+        )
+        assert response.status_code == 415, f"{name}: {response.status_code} {response.text}"
+        assert "application/json" in response.json()["error"]
+    predict(url, rows[:1], headers={"x-request-id": "req-after-415"})
+    logged(log, "req-after-415", expected=1)  # the log is written, so the check below means it
+    assert "req-415-" not in log.read_text()
+    assert "Traceback" not in server_log(log)
+
+
+def test_the_log_records_each_row_as_the_model_received_it(server, project):
+    url, log = server
+    rows, _ = load_test_rows(project)
+    as_ints = {k: int(v) if isinstance(v, float) else v for k, v in rows[0].items()}
+    response = predict(url, [as_ints], headers={"x-request-id": "req-validated"})
+    assert response.status_code == 200
+    (line,) = logged(log, "req-validated", expected=1)
+    schema = json.loads((project / "models/bundle/schema.json").read_text())
+    numbers = [f for f in schema["features"] if f not in schema["categorical"]]
+    # integers arrive, the model gets floats: the log shows what the model got
+    assert all(isinstance(line["input"][f], float) for f in numbers)
+    assert line["input"] == {**as_ints, **{f: float(as_ints[f]) for f in numbers}}
+
+
+def test_unknown_paths_share_one_metric_label(project, tmp_path):
+    # A server of its own: BentoML empties $BENTOML_HOME/prometheus_multiproc_dir whenever
+    # a server starts, so the module's server loses its metrics once another has started.
+    env = {"SHIPYARD_BUNDLE": str(project / "models/bundle"), "SHIPYARD_STATE_DIR": str(tmp_path)}
+    with (
+        bentoml_serve("shipyard.serving.service:Predictor", project, env, tmp_path / "log") as url,
+        httpx.Client(base_url=url, timeout=10) as client,
+    ):
+        client.get("/nope-warmup")
+        before = len(client.get("/metrics").content)
+        for i in range(2000):
+            assert client.get(f"/nope-{i}").status_code == 404
+        metrics = client.get("/metrics").text
+    assert "nope" not in metrics
+    assert 'endpoint="/<unknown>"' in metrics
+    assert len(metrics) <= before + 1024  # the same series, only their counts grew
+
+
+def test_error_bodies_are_bounded_and_4xx_log_one_line(server, project):
+    url, log = server
+    rows, _ = load_test_rows(project)
+    flood = {**rows[0], **{f"unknown_{i}": 1 for i in range(90_000)}}
+    # and rows with no feature at all: each is "missing" every feature
+    strangers = [{f"k{i}": 1 for i in range(1000)} for _ in range(100)]
+    response = httpx.post(f"{url}/predict", json={"rows": strangers}, timeout=60)
+    assert response.status_code == 400 and len(response.content) <= 16 * 1024
+    response = httpx.post(
+        f"{url}/predict",
+        json={"rows": [flood]},
+        headers={"x-request-id": "req-flood"},
+        timeout=60,
+    )
+    assert response.status_code == 400
+    assert len(response.content) <= 16 * 1024
+    answer = response.json()
+    assert answer["problems"] == 90_000 and len(answer["detail"]) == 10
+    assert answer["detail"][0]["loc"] == ["rows", 0, "unknown_0"]
+    text = server_log(log)
+    assert "Traceback" not in text
+    (line,) = [line for line in text.splitlines() if "req-flood" in line]
+    assert "[WARNING]" in line and "90000 problem(s)" in line and len(line) < 1000
+    assert httpx.get(f"{url}/readyz").status_code == 200
+
+
+def test_a_body_that_arrives_too_slowly_is_a_408(server):
+    url, _ = server
+    target = urlparse(url)
+    body = b'{"rows": []}'
+    with socket.create_connection((target.hostname, target.port), timeout=30) as sock:
+        sock.sendall(
+            b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        )
+        sock.sendall(body[:1])  # and no more: the 1 s body timeout passes
+        answer = b""
+        while chunk := sock.recv(4096):  # until the server hangs up: no trickling on
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert b"connection: close" in answer and b"not received within 1 s" in answer
+
+
+def test_served_bento_meets_its_openapi_contract(bento, project):
+    # schemathesis, every check, against the bento (what ships), with bounded examples
+    run(["shipyard", "contract-test", "--bento", bento, "--max-examples", "40"], cwd=project)
+
+
+def test_the_log_stays_out_of_the_bento(server, bento, project):
+    _, log = server
+    assert log.exists() and log.stat().st_size > 0  # under SHIPYARD_STATE_DIR
+    out = run(["bentoml", "get", bento, "-o", "path"], cwd=project).stdout
+    bento_dir = Path("".join(out.splitlines()).strip())
+    assert not list(bento_dir.rglob("*.jsonl"))
+
+
+def test_an_unwritable_log_stops_startup_with_one_line(bento, project, tmp_path):
+    proc = subprocess.run(
+        ["bentoml", "serve", bento, "--port", "1"],  # never reaches the port
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "SHIPYARD_PREDICTION_LOG": "/proc/no-such-dir/predictions.jsonl"},
+    )
+    assert proc.returncode != 0
+    said = (proc.stdout + proc.stderr).strip()
+    assert said.splitlines()[-1].startswith("prediction log /proc/no-such-dir/predictions.jsonl")
+    assert "Traceback" not in said and "not found" not in said.lower()
+
+
+def test_a_full_disk_drops_rows_counted_and_reported_once(project, tmp_path):
+    env = {
+        "SHIPYARD_BUNDLE": str(project / "models/bundle"),
+        "SHIPYARD_PREDICTION_LOG": "/dev/full",  # every write fails: ENOSPC
+    }
+    rows, _ = load_test_rows(project)
+    with bentoml_serve(
+        "shipyard.serving.service:Predictor", project, env, tmp_path / "server.log"
+    ) as url:
+        for _ in range(5):
+            assert predict(url, rows[:3]).status_code == 200
+        metrics = httpx.get(f"{url}/metrics").text
+    assert "shipyard_prediction_log_failed_rows_total 15.0" in metrics
+    text = (tmp_path / "server.log").read_text()
+    assert "Traceback" not in text
+    assert text.count("No space left on device") == 1

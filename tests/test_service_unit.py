@@ -62,6 +62,10 @@ def test_row_model_takes_categories_nulls_where_allowed_and_ignored_columns():
         row.model_validate({"n": 1.0, "k": 1.5, "m": 1.0})  # a float is not a category
     with pytest.raises(ValidationError, match="at most 200"):
         row.model_validate({"n": 1.0, "k": "x" * 201, "m": 1.0})
+    with pytest.raises(ValidationError, match="k"):  # beyond 64 bits: no JSON tool keeps it
+        row.model_validate({"n": 1.0, "k": 2**64, "m": 1.0})
+    with pytest.raises(ValidationError, match="id"):  # an ID is a scalar, not a document
+        row.model_validate({"n": 1.0, "k": "blue", "m": 1.0, "id": {"nested": [1] * 10}})
 
 
 def test_row_model_requires_exact_features_by_name():
@@ -89,3 +93,33 @@ def test_store_labels_come_from_the_card_alone():
     assert all(isinstance(value, str) for value in labels.values())
     # The card has no commit: `make bento` labels the bento with it at release.
     assert "git_commit" not in labels
+
+
+def test_read_rows_bounds_the_problems_of_any_request():
+    from shipyard.serving.schema import MAX_PROBLEMS, Problems, read_rows
+
+    row = row_model(schema_for(data_config(numeric_features=["a", "b"])), max_abs_value=10.0)
+    assert [r.__dict__ for r in read_rows(b'{"rows": [{"a": 1, "b": 2.5}]}', row, 5)] == [
+        {"f0": 1.0, "f1": 2.5}
+    ]
+    strangers = {"rows": [{f"k{i}": 1 for i in range(1000)} for _ in range(5)]}
+    with pytest.raises(Problems) as bad:
+        read_rows(json.dumps(strangers).encode(), row, 5)
+    # every row misses both features and has 1000 unknown keys: all counted, few listed
+    assert bad.value.count == 5 * (2 + 1000)
+    assert len(bad.value.first) == MAX_PROBLEMS
+    assert bad.value.first[0] == {
+        "loc": ["rows", 0, "a"],
+        "msg": "Field required",
+        "type": "missing",
+    }
+    for body, said in [
+        (b'{"rows": [{"a": NaN, "b": 1}]}', "Invalid JSON"),
+        (b'{"rows": []}', "got 0 rows"),
+        (b'{"rows": [1, 2, 3, 4, 5, 6]}', "at most 5"),
+        (b'{"rows": [{"a": "x", "b": true}]}', "valid number"),
+        (b"[" * 5000, "Invalid JSON"),
+    ]:
+        with pytest.raises(Problems) as bad:
+            read_rows(body, row, 5)
+        assert said in bad.value.first[0]["msg"], body[:40]

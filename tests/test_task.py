@@ -2,12 +2,13 @@
 per-row predictions frame, evaluate's plots and the service's answer."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from shipyard.config import ConfigError
+from shipyard.config import MODELS, ConfigError
 from shipyard.pipeline.task import TASKS, check_data, higher_is_better, metric, task
 from tests.helpers import data_config
 
@@ -148,13 +149,46 @@ def test_answer_for_one_row_fits_the_response_model():
         ("regression", np.array([1.0, 2.0]), np.array([1.5, 1.5]), ["custom/residuals/m.json"]),
     ],
 )
-def test_each_task_draws_its_own_plots(tmp_path, name, y, scores, files):
+def test_each_task_draws_its_own_plots_and_declares_exactly_those(tmp_path, name, y, scores, files):
     from dvclive import Live
 
     with Live(str(tmp_path), dvcyaml=False, save_dvc_exp=False) as live:
-        task(name).log_plots(live, "m", y, scores)
+        for model in ("m", "n"):
+            task(name).log_plots(live, model, y, scores)
     plots = tmp_path / "plots"
-    assert sorted(str(p.relative_to(plots)) for p in plots.rglob("*.json")) == files
+    drawn = {str(p.relative_to(tmp_path)) for p in plots.rglob("*.json")}
+    assert drawn == {f"plots/{f.replace('/m.', f'/{m}.')}" for f in files for m in ("m", "n")}
     if name == "regression":
         points = json.loads((plots / files[0]).read_text())
         assert points[0] == {"actual": 1.0, "predicted": 1.5, "residual": 0.5}
+    # The plots DVC is told about draw on exactly these files.
+    definitions = task(name).plots(["m", "n"])
+    declared = {path for plot in definitions for props in plot.values() for path in props["y"]}
+    assert declared == drawn
+    titles = [title for plot in definitions for title in plot]
+    assert len(titles) == len(set(titles))
+
+
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_each_validation_metric_has_a_curve(name):
+    import torch
+
+    t = task(name)
+    if t.labelled:  # logits for 2 labels, class indices
+        out, y = torch.zeros(4, 2), torch.zeros(4, dtype=torch.long)
+    else:  # values
+        out, y = torch.zeros(4), torch.zeros(4)
+    assert set(t.val_metrics(out, y)) == set(t.val_curves)
+
+
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_evaluate_declares_the_task_plots_beside_its_files(name):
+    from shipyard.pipeline.evaluation import plot_definitions
+
+    written = plot_definitions(task(name), Path("reports/evaluate"), Path("dvclive/train"))
+    plots = written["plots"]
+    curves = plots[: len(task(name).val_curves)]
+    assert plots[len(curves) :] == task(name).plots(MODELS)
+    for plot, (logged, title) in zip(curves, task(name).val_curves.items(), strict=True):
+        # paths relative to the file's folder, as DVC reads them
+        assert plot[title]["y"] == {f"../../dvclive/train/plots/metrics/val/{logged}.tsv": logged}

@@ -273,6 +273,18 @@ def _release_plan(args: argparse.Namespace) -> None:
     print(f"release-plan: {'release' if needed else 'nothing to release'}: {why}")
 
 
+def _contract_test(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from shipyard.serving.contract import contract_test
+
+    bundle = Path(args.bundle) if args.bundle and not args.bento else None
+    code = contract_test(bundle, args.bento or None, args.max_examples, Path(args.params))
+    if code:
+        sys.exit(f"contract-test: schemathesis found failures (exit {code})")
+    print("contract-test: the service answers as its OpenAPI document says")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="shipyard", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -282,6 +294,11 @@ def main(argv: list[str] | None = None) -> None:
         sub.set_defaults(func=func)
         return sub
 
+    sub = add("contract-test", _contract_test, "schemathesis, all checks, on the served model")
+    sub.add_argument("--bundle", default="models/bundle", help="a bundle dir to serve")
+    sub.add_argument("--bento", default="", help="a bento tag to serve instead")
+    sub.add_argument("--max-examples", type=int, default=100)
+    sub.add_argument("--params", default="params.yaml")
     for name, func, text in (
         ("params", _params, "compose conf/ into params.yaml (as `dvc exp run` does)"),
         ("check-params", _check_params, "fail if params.yaml differs from a fresh composition"),

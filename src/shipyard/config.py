@@ -140,15 +140,50 @@ class BatchingConfig:
 
 
 @dataclass
+class PredictionLogConfig:
+    path: str | None  # relative paths are under SHIPYARD_STATE_DIR; None = no log
+    max_bytes: int  # rotate past this size
+    backups: int  # rotated files kept
+
+
+@dataclass
+class ShadowConfig:
+    bundle: str | None  # a candidate bundle directory; None = no shadow
+    queue: int  # requests waiting for the candidate; beyond, logged without it (counted)
+    max_busy: float  # share of the time the candidate may run (it shares the cores)
+
+
+@dataclass
 class ServeConfig:
     model_name: str
     max_rows: int
-    max_body_bytes: int
+    max_body_bytes: int | None  # None: sized so that any request of max_rows rows fits
+    body_timeout_s: float
     batching: BatchingConfig
     timeout_s: int
     torch_threads: int
-    prediction_log: str | None
-    shadow_bundle: str | None
+    prediction_log: PredictionLogConfig
+    shadow: ShadowConfig
+
+    def __post_init__(self) -> None:
+        if not 0 < self.body_timeout_s < self.timeout_s:
+            raise ConfigError(
+                "serve.body_timeout_s: must be above 0 and below serve.timeout_s "
+                "(a slow client is a 408 before the request timeout's 504)"
+            )
+        log = self.prediction_log
+        if self.shadow.queue < 1 or log.max_bytes < 1 or log.backups < 1:
+            # (backups: 0 would never rotate: the standard library's handler only rotates
+            # into a backup)
+            raise ConfigError(
+                "serve.shadow.queue, serve.prediction_log.max_bytes and .backups: >= 1"
+            )
+        if self.shadow.bundle and not log.path:
+            raise ConfigError(
+                "serve.shadow.bundle: its answers are logged; set serve.prediction_log.path"
+            )
+        if not 0 < self.shadow.max_busy <= 1:
+            raise ConfigError("serve.shadow.max_busy: a share of the time, in (0, 1]")
 
 
 @dataclass

@@ -13,8 +13,9 @@ from shipyard.gitops.git import git
 
 
 def tracked_outputs(repo_dir: str = ".") -> list[str]:
-    """dvc.lock, the `cache: false` outputs and the .gitignore files DVC keeps for the
-    cached ones: everything a reproduction changes that git carries."""
+    """dvc.lock, the `cache: false` outputs (and plot definitions written beside them) and
+    the .gitignore files DVC keeps for the cached ones: everything a reproduction changes
+    that git carries."""
     from dvc.repo import Repo
 
     with Repo(repo_dir) as repo:
@@ -26,7 +27,15 @@ def tracked_outputs(repo_dir: str = ".") -> list[str]:
             for o in outs
             if o.use_cache
         }
-    return ["dvc.lock", *sorted(paths), *sorted(p for p in ignores if (root / p).exists())]
+        # the plot definitions a stage writes beside its git-tracked outputs (evaluate:
+        # the task's own plots, reports/evaluate/dvc.yaml)
+        plots = {
+            str((Path(o.fs_path).parent / "dvc.yaml").relative_to(root))
+            for o in outs
+            if not o.use_cache and Path(o.fs_path).parent != root
+        }
+    extra = sorted(p for p in ignores | plots if (root / p).exists())
+    return ["dvc.lock", *sorted(paths), *extra]
 
 
 def record(message: str, push_to: str | None = None) -> str | None:

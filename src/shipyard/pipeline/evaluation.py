@@ -1,16 +1,19 @@
 """Test-set scoring: both models' scores on the test features, their metrics and per-row
-predictions, as the task in question defines them. Pure: the evaluate stage does the I/O."""
+predictions, as the task in question defines them; the plots DVC shows for the task. Pure:
+the evaluate stage does the I/O."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from shipyard.config import MODELS
 from shipyard.pipeline.feature_files import ROW_ID, arrays
-from shipyard.pipeline.task import Task
+from shipyard.pipeline.task import Plot, Task
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -59,3 +62,22 @@ def plot_sample(n_rows: int, max_rows: int, seed: int) -> np.ndarray:
     if n_rows <= max_rows:
         return np.arange(n_rows)
     return np.sort(np.random.default_rng(seed).choice(n_rows, max_rows, replace=False))
+
+
+def plot_definitions(task: Task, live: Path, train_live: Path) -> dict[str, list[Plot]]:
+    """The dvc.yaml that evaluate writes into its dvclive directory `live`: the task's own
+    plots, which dvc.yaml at the root cannot list (DVC reads the `plots` of every dvc.yaml,
+    and a plot whose files a task never writes fails to load). Its validation curves, from
+    train's dvclive directory `train_live`, then its test plots; paths relative to `live`."""
+    to_train = Path(os.path.relpath(train_live, live)).as_posix()
+    curves: list[Plot] = [
+        {
+            title: {
+                "template": "linear",
+                "x": "step",
+                "y": {f"{to_train}/plots/metrics/val/{name}.tsv": name},
+            }
+        }
+        for name, title in task.val_curves.items()
+    ]
+    return {"plots": [*curves, *task.plots(MODELS)]}

@@ -1,9 +1,16 @@
-"""The LightningModule that trains an MLP: the network's task gives loss and metrics."""
+"""The LightningModule that trains an MLP (the network's task gives loss and metrics), and
+the callbacks that make a resumed run end as the uninterrupted run would."""
 
 from __future__ import annotations
 
+import random
+from typing import Any
+
 import lightning as L
+import numpy as np
 import torch
+from lightning.pytorch.callbacks import Callback, EarlyStopping
+from lightning.pytorch.callbacks.early_stopping import EarlyStoppingReason
 
 from shipyard.pipeline.mlp import MLP
 
@@ -34,3 +41,57 @@ class Module(L.LightningModule):
         return torch.optim.AdamW(
             self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
         )
+
+
+class RandomState(Callback):
+    """Checkpoints the random state training draws on, and restores it when a run resumes.
+
+    Lightning checkpoints weights, optimizer, loops and callbacks, but no random state: a
+    resumed run would shuffle in another order (`shuffle`, the train loader's generator,
+    seeded afresh) and draw other dropout masks (from torch's global generator) than the
+    run it continues. The state is read as a checkpoint is taken, at an epoch's end. Each
+    part is set again before its next draw: `shuffle` as the checkpoint loads (the resumed
+    fit's first pass over the train loader starts before any hook of its training), the
+    global generators as training starts (nothing draws from them in between, in either run).
+    """
+
+    def __init__(self, shuffle: torch.Generator) -> None:
+        self.shuffle = shuffle
+        self._global: dict[str, Any] | None = None
+
+    def state_dict(self) -> dict[str, Any]:
+        # Tensors and plain Python values only: checkpoints load with `weights_only=True`.
+        kind, keys, pos, has_gauss, gauss = np.random.get_state()
+        return {
+            "shuffle": self.shuffle.get_state(),
+            "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "numpy": [kind, keys.tolist(), pos, has_gauss, gauss],
+            "python": random.getstate(),
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.shuffle.set_state(state_dict["shuffle"])
+        self._global = state_dict
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self._global is None:
+            return
+        state, self._global = self._global, None
+        torch.set_rng_state(state["torch"])
+        if state["cuda"]:
+            torch.cuda.set_rng_state_all(state["cuda"])
+        kind, keys, pos, has_gauss, gauss = state["numpy"]
+        np.random.set_state((kind, np.array(keys, dtype=np.uint32), pos, has_gauss, gauss))
+        version, internal, gauss = state["python"]
+        random.setstate((version, tuple(internal), gauss))
+
+
+class Stopping(EarlyStopping):
+    """EarlyStopping that stays stopped when a run resumes from a checkpoint taken in the
+    epoch that stopped it: Lightning restores the callback's count, not the stop, and would
+    train an epoch more than the uninterrupted run did."""
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.stopping_reason is not EarlyStoppingReason.NOT_STOPPED:
+            trainer.should_stop = True

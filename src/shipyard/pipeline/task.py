@@ -3,9 +3,9 @@
 A task says which metrics it has and which way each is better, how targets are encoded,
 what the network outputs and learns from, how outputs become scores (probabilities, or
 values), what the baseline scores, how per-row predictions are stored and read back,
-which plots evaluate draws, and what the service answers for a row. Adding a task is a
-class here and its entry in TASKS (data.task is checked against it), plus a gate for its
-metrics in conf/gate/.
+which plots training and evaluate draw (and how DVC shows them), and what the service
+answers for a row. Adding a task is a class here and its entry in TASKS (data.task is
+checked against it), plus a gate for its metrics in conf/gate/.
 
 Scores are what metrics take: rows x labels probabilities, or one value per row.
 torch, pandas, pydantic and scikit-learn load inside the methods that need them.
@@ -13,7 +13,7 @@ torch, pandas, pydantic and scikit-learn load inside the methods that need them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,6 +30,15 @@ if TYPE_CHECKING:
 
 Metric = Callable[[np.ndarray, np.ndarray], float]  # (truth, scores) -> value
 PROBA = "proba_"  # a predictions frame's column per label: proba_<label>
+# Where a dvclive directory keeps what log_plots draws: log_sklearn_plot's and log_plot's.
+SKLEARN_PLOTS = "plots/sklearn"
+CUSTOM_PLOTS = "plots/custom"
+Plot = dict[str, dict[str, Any]]  # one entry of dvc.yaml's top-level `plots`: {title: props}
+
+
+def shown(model: str) -> str:
+    """A model's name in plot titles."""
+    return "MLP" if model == "mlp" else model
 
 
 def accuracy(y_true: np.ndarray, proba: np.ndarray) -> float:
@@ -93,6 +102,7 @@ class Task:
     name: str
     labelled: bool  # targets are labels from a declared set (data.labels), not values
     metrics: dict[str, tuple[Metric, bool]]  # name -> (function, whether higher is better)
+    val_curves: dict[str, str]  # each val_metrics name -> the title of its training curve
 
     def n_outputs(self, labels: list[Any] | None) -> int:
         """The network's output width."""
@@ -152,6 +162,11 @@ class Task:
         """Evaluate's plots of one model's test scores, with a dvclive Live."""
         raise NotImplementedError
 
+    def plots(self, models: Sequence[str]) -> list[Plot]:
+        """How DVC shows what log_plots drew for `models`: dvc.yaml `plots` entries, paths
+        relative to the Live's directory."""
+        raise NotImplementedError
+
     def answer(self, labels: list[Any] | None, scores: np.ndarray) -> dict[str, Any]:
         """The service's answer for one row, from its scores."""
         raise NotImplementedError
@@ -170,6 +185,7 @@ class Classification(Task):
         "roc_auc": (roc_auc, True),
         "log_loss": (log_loss, False),
     }
+    val_curves = {"acc": "Validation accuracy"}
 
     def n_outputs(self, labels: list[Any] | None) -> int:
         return len(labels or [])  # one logit per label
@@ -239,6 +255,39 @@ class Classification(Task):
         live.log_sklearn_plot("roc", *curve, f"roc/{model}.json")
         live.log_sklearn_plot("precision_recall", *curve, f"precision_recall/{model}.json")
 
+    def plots(self, models: Sequence[str]) -> list[Plot]:
+        """A confusion matrix per model; ROC and precision-recall curves, models overlaid."""
+
+        def files(kind: str, field: str) -> dict[str, str]:
+            return {f"{SKLEARN_PLOTS}/{kind}/{model}.json": field for model in models}
+
+        return [
+            *(
+                {
+                    f"Confusion matrix ({shown(model)}, test)": {
+                        "template": "confusion",
+                        "x": "actual",
+                        "y": {f"{SKLEARN_PLOTS}/confusion/{model}.json": "predicted"},
+                    }
+                }
+                for model in models
+            ),
+            {
+                "ROC, one-vs-rest micro-average (test)": {
+                    "template": "simple",
+                    "x": "fpr",
+                    "y": files("roc", "tpr"),
+                }
+            },
+            {
+                "Precision-recall, micro-average (test)": {
+                    "template": "simple",
+                    "x": "recall",
+                    "y": files("precision_recall", "precision"),
+                }
+            },
+        ]
+
     def answer(self, labels: list[Any] | None, scores: np.ndarray) -> dict[str, Any]:
         """The label, and class probabilities keyed by label."""
         labels = labels or []
@@ -260,6 +309,7 @@ class Regression(Task):
     name = "regression"
     labelled = False
     metrics = {"rmse": (rmse, False), "mae": (mae, False), "r2": (r2, True)}
+    val_curves = {"mae": "Validation MAE"}
 
     def n_outputs(self, labels: list[Any] | None) -> int:
         return 1
@@ -315,6 +365,23 @@ class Regression(Task):
         """Predicted vs actual and residuals, both drawn from one set of points."""
         points = residual_points(y_true, scores)
         live.log_plot(f"residuals/{model}", points, x="predicted", y="residual")
+
+    def plots(self, models: Sequence[str]) -> list[Plot]:
+        """Predicted vs actual and residuals, models overlaid: two views of one file each."""
+
+        def files(field: str) -> dict[str, str]:
+            return {f"{CUSTOM_PLOTS}/residuals/{model}.json": field for model in models}
+
+        return [
+            {
+                "Predicted vs actual (test)": {
+                    "template": "scatter",
+                    "x": "actual",
+                    "y": files("predicted"),
+                }
+            },
+            {"Residuals (test)": {"template": "scatter", "x": "predicted", "y": files("residual")}},
+        ]
 
     def answer(self, labels: list[Any] | None, scores: np.ndarray) -> dict[str, Any]:
         return {"value": float(scores)}

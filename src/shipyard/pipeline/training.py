@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -14,7 +14,11 @@ from shipyard.pipeline.hardware import resolve_precision
 from shipyard.pipeline.mlp import MLP, Architecture
 from shipyard.pipeline.task import Task
 
+if TYPE_CHECKING:
+    import torch
+
 LAST = "last.ckpt"
+CURVES = "curves.jsonl"  # the rows logged to dvclive, beside the checkpoints they go with
 
 
 @dataclass
@@ -25,12 +29,15 @@ class Fitted:
     is_global_zero: bool  # under DDP every rank runs the stage; only rank 0 writes outputs
 
 
-def _loader(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed: int):
+def _loader(
+    x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, generator: torch.Generator
+):
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
     data = TensorDataset(torch.from_numpy(x), torch.from_numpy(y))
-    generator = torch.Generator().manual_seed(seed)
+    # Its own generator, not torch's global one (which dropout draws from), even unshuffled:
+    # each pass over a loader draws a seed for its workers.
     return DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=generator)
 
 
@@ -66,30 +73,45 @@ def fit(
     with its best (lowest val loss) weights.
 
     If `checkpoint_dir` holds a `last.ckpt` from an interrupted run, training resumes
-    from it; callers key the directory by config and data so a stale run is never resumed.
+    from it, and ends as the uninterrupted run would: the same weights, the same curves in
+    `log_dir` (even if it was deleted since, as `dvc repro` does). Callers key the directory
+    by config and data so a stale run is never resumed.
     """
     import lightning as L
     import torch
-    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+    from lightning.pytorch.callbacks import ModelCheckpoint
 
-    from shipyard.pipeline.modules import Module
+    from shipyard.pipeline.modules import Module, RandomState, Stopping
 
     L.seed_everything(seed, workers=True, verbose=False)
     net = MLP(architecture(train, task, labels, model))
     module = Module(net, lr=model.lr, weight_decay=model.weight_decay)
+    shuffle = torch.Generator().manual_seed(seed)  # the train loader's order, checkpointed
 
     resume = checkpoint_dir / LAST
     ckpt_path = str(resume) if resume.exists() else None
-    best = ModelCheckpoint(dirpath=checkpoint_dir, monitor="val/loss", save_last=True)
+    best = ModelCheckpoint(dirpath=checkpoint_dir, monitor="val/loss")
+    # What a run resumes from: every epoch's end. (`save_last` saves only when `best` does,
+    # and a run resumed from its last best epoch would train again every epoch since.)
+    # After `best` (Lightning keeps checkpoint callbacks' order), so that it holds its state.
+    latest = ModelCheckpoint(dirpath=checkpoint_dir, filename=Path(LAST).stem)
+    callbacks = [
+        Stopping(monitor="val/loss", patience=trainer.patience),
+        RandomState(shuffle),
+        best,
+        latest,
+    ]
     logger = False
     if log_dir is not None:
-        from shipyard.workarounds.live_logger import LiveLogger
+        from shipyard.workarounds.live_logger import JournaledLiveLogger, ReplayCurves
 
         # The stage's dvc.yaml declares the plots, and `dvc exp run` saves experiments:
         # dvclive must neither rewrite dvc.yaml nor make its own experiment.
-        logger = LiveLogger(
-            dir=str(log_dir), save_dvc_exp=False, dvcyaml=False, resume=ckpt_path is not None
+        checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        logger = JournaledLiveLogger(
+            checkpoint_dir / CURVES, dir=str(log_dir), save_dvc_exp=False, dvcyaml=False
         )
+        callbacks.append(ReplayCurves(logger))
 
     with warnings.catch_warnings():
         # In-memory tensors need no loader workers; Lightning warns about it regardless.
@@ -102,7 +124,7 @@ def fit(
             precision=resolve_precision(trainer.precision, trainer.accelerator),
             max_epochs=trainer.max_epochs,
             deterministic=trainer.deterministic,
-            callbacks=[EarlyStopping(monitor="val/loss", patience=trainer.patience), best],
+            callbacks=callbacks,
             logger=logger,
             default_root_dir=checkpoint_dir,
             enable_progress_bar=False,
@@ -111,8 +133,8 @@ def fit(
         )
         run.fit(
             module,
-            _loader(*train, model.batch_size, shuffle=True, seed=seed),
-            _loader(*val, model.batch_size, shuffle=False, seed=seed),
+            _loader(*train, model.batch_size, shuffle=True, generator=shuffle),
+            _loader(*val, model.batch_size, shuffle=False, generator=torch.Generator()),
             ckpt_path=ckpt_path,
         )
 

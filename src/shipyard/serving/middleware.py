@@ -1,18 +1,25 @@
-"""ASGI middleware for the service: a request-body limit, and the prediction log.
+"""ASGI middleware for the service: the request body (bounded in size and time), the
+/predict contract (JSON only, validated once, bounded errors, the prediction log), and the
+OpenAPI document that describes what these answer.
 
-Both work per request, outside BentoML's adaptive batching, which merges requests.
+They work per request, outside BentoML's adaptive batching, which merges requests.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-import orjson  # several times faster than json for the body parse and the log lines
+import orjson  # several times faster than json for the answers parsed back for the log
+from pydantic import BaseModel
+
+from shipyard.serving.prediction_log import Entry, PredictionLog
+from shipyard.serving.schema import Problems, read_rows, record
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -21,57 +28,65 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 REQUEST_ID = b"x-request-id"
+BODY = "shipyard.body"  # scope["state"] keys: the body as read, the request as validated
+VALIDATED = "shipyard.validated"
+JSON = "application/json"
+
+log = logging.getLogger("bentoml.shipyard")
 
 
-async def _reply(send: Send, status: int, error: str) -> None:
-    body = orjson.dumps({"error": error})
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
+async def reply(send: Send, status: int, content: dict[str, Any], close: bool = False) -> None:
+    """A JSON answer; `close`: and the connection closes (the server stops reading a body
+    it refused, which a client could otherwise trickle forever)."""
+    body = orjson.dumps(content)
+    headers = [(b"content-type", JSON.encode()), (b"content-length", str(len(body)).encode())]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
-class BodySizeLimit:
-    """413 for a body over `max_bytes`, declared or streamed. BentoML has no limit of its own.
+class RequestBody:
+    """Reads a request's body in full, bounded: 413 over `max_bytes` (declared or
+    streamed; BentoML has no limit of its own), 408 if it has not all arrived within
+    `timeout_s` (a slow client, not a slow server). The app gets it replayed."""
 
-    The body is read here in full (it is bounded) and replayed to the app.
-    """
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout_s = timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             return await self.app(scope, receive, send)
-        too_big = f"request body is over the limit of {self.max_bytes} bytes"
+        too_big = {"error": f"request body is over the limit of {self.max_bytes} bytes"}
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None:
             if not declared.isdigit():
-                return await _reply(send, 400, "invalid Content-Length header")
+                return await reply(send, 400, {"error": "invalid Content-Length header"}, True)
             if int(declared) > self.max_bytes:
-                return await _reply(send, 413, too_big)
+                return await reply(send, 413, too_big, close=True)
         chunks, size = [], 0
+        deadline = asyncio.get_running_loop().time() + self.timeout_s
         while True:
-            message = await receive()
+            left = deadline - asyncio.get_running_loop().time()
+            try:
+                message = await asyncio.wait_for(receive(), timeout=max(left, 0))
+            except asyncio.TimeoutError:
+                late = f"request body not received within {self.timeout_s:g} s"
+                return await reply(send, 408, {"error": late}, close=True)
             if message["type"] == "http.disconnect":
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                return await _reply(send, 413, too_big)
+                return await reply(send, 413, too_big, close=True)
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        scope.setdefault("state", {})["shipyard.body"] = body
+        del chunks  # the body is held once, not twice
+        scope.setdefault("state", {})[BODY] = body
         replayed = False
 
         async def replay() -> Message:
@@ -84,37 +99,77 @@ class BodySizeLimit:
         await self.app(scope, replay, send)
 
 
-class PredictionLog:
-    """One JSON line per predicted row: request id, model version, input, output, latency.
+def media_type(scope: Scope) -> str | None:
+    """The request's media type; "" when it is sent twice (BentoML would read the first,
+    this middleware the last: refuse rather than guess)."""
+    values = [v for k, v in scope["headers"] if k == b"content-type"]
+    if not values:
+        return None
+    if len(values) > 1:
+        return ""
+    return values[0].decode("latin-1").split(";")[0].strip().lower()
 
-    With a shadow (candidate) predictor, it runs on the same rows after the answer has been
-    sent and is logged beside the primary's output; its failures are logged, never raised.
-    """
+
+class PredictContract:
+    """POST `path`: JSON only (415 otherwise: BentoML would parse a form or multipart body
+    its own way), validated once against `request_model` here, before batching. A bad
+    request is a 400 naming its first problems and counting them, logged as one line. The
+    app gets the validated request (the service's input spec reads it from the scope), and
+    each answered row is logged from that same object: what was predicted is what is
+    logged."""
 
     def __init__(
         self,
         app: ASGIApp,
         path: str,
-        logger: logging.Logger,
-        shadow: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
+        request_model: type[BaseModel],
+        row: type[BaseModel],
+        max_rows: int,
+        log: PredictionLog,
     ) -> None:
         self.app = app
         self.path = path
-        self.logger = logger
-        self.shadow = shadow
+        self.request_model = request_model
+        self.row = row
+        self.max_rows = max_rows
+        self.log = log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != "POST":
             return await self.app(scope, receive, send)  # BentoML answers other methods (405)
         start = time.perf_counter()
-        try:  # the body was read (and bounded) by BodySizeLimit, which runs first
-            payload = orjson.loads(scope["state"]["shipyard.body"])
-        except orjson.JSONDecodeError as err:
-            return await _reply(send, 400, f"request body is not valid JSON: {err}")
-        if not isinstance(payload, dict) or not isinstance(payload.get("rows"), list):
-            return await _reply(send, 400, 'request body must be {"rows": [{feature: value}]}')
         headers = dict(scope["headers"])
         request_id = headers.get(REQUEST_ID, b"").decode("latin-1")[:64] or uuid.uuid4().hex
+        kind = media_type(scope)
+        if kind not in (None, JSON):  # no Content-Type: read as JSON, as BentoML does
+            shown = json.dumps(kind[:100])
+            log.warning("415 %s %s: Content-Type %s", self.path, request_id, shown)
+            error = f"Content-Type must be {JSON}, once; got {shown}"
+            return await reply(send, 415, {"error": error})
+        body = scope["state"][BODY]  # read (and bounded) by RequestBody, which runs first
+        try:
+            rows = read_rows(body, self.row, self.max_rows)
+        except Problems as bad:
+            first = bad.first[0]
+            where = ".".join(map(str, first["loc"])) or "body"
+            # quoted (json): the keys are the client's, and must not break the line
+            log.warning(
+                "400 %s %s: %d problem(s), first %s: %s",
+                self.path,
+                request_id,
+                bad.count,
+                json.dumps(where),
+                json.dumps(first["msg"]),
+            )
+            error = (
+                f'{bad.count} problem(s) in the request, expected {{"rows": [{{column: value}}]}}'
+            )
+            if bad.count > len(bad.first):
+                error += f"; the first {len(bad.first)} are listed"
+            content = {"error": error, "detail": bad.first, "problems": bad.count}
+            return await reply(send, 400, content)
+        request = self.request_model.model_construct(rows=rows)
+        scope["state"][VALIDATED] = request
         status, chunks = 0, []
 
         async def capture(message: Message) -> None:
@@ -132,33 +187,37 @@ class PredictionLog:
         await self.app(scope, receive, capture)
         latency_ms = round((time.perf_counter() - start) * 1000, 3)
         if status != 200:
-            self.logger.warning(
-                orjson.dumps(
-                    {"request_id": request_id, "status": status, "latency_ms": latency_ms}
-                ).decode()
-            )
+            log.warning("%d %s %s", status, self.path, request_id)
             return
-        rows = payload["rows"]
         outputs = orjson.loads(b"".join(chunks))
-        # Off the event loop: the candidate's work must not hold up other requests.
-        shadow = await asyncio.to_thread(self._shadow, rows)
-        for i, (row, output) in enumerate(zip(rows, outputs, strict=True)):
-            line = {
-                "request_id": request_id,
-                "row": i,
-                "latency_ms": latency_ms,
-                "model_version": output["model_version"],
-                "input": row,
-                "output": {k: v for k, v in output.items() if k != "model_version"},
-            }
-            if shadow is not None:
-                line["shadow"] = shadow[i] if isinstance(shadow, list) else shadow
-            self.logger.info(orjson.dumps(line).decode())
+        rows = [record(row) for row in request.rows]
+        self.log.add(Entry(request_id, latency_ms, rows, outputs))
 
-    def _shadow(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]] | dict | None:
-        if self.shadow is None:
-            return None
-        try:
-            return self.shadow(rows)
-        except Exception as err:  # a failing candidate must never touch the primary path
-            return {"error": f"{type(err).__name__}: {err}"}
+
+class OpenAPIDocument:
+    """GET `path` (BentoML's OpenAPI document), amended by `amend`: what BentoML's own
+    document cannot know (the statuses these middleware answer, a required body)."""
+
+    def __init__(
+        self, app: ASGIApp, path: str, amend: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> None:
+        self.app = app
+        self.path = path
+        self.amend = amend
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != "GET":
+            return await self.app(scope, receive, send)
+        start: Message = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self.app(scope, receive, capture)
+        if start.get("status") != 200:
+            return await reply(send, start.get("status", 500), {"error": "no OpenAPI document"})
+        return await reply(send, 200, self.amend(orjson.loads(b"".join(chunks))))

@@ -5,13 +5,14 @@ BentoML adds /healthz, /livez, /readyz, /metrics and the OpenAPI spec at /docs.j
 The bundle comes from SHIPYARD_BUNDLE (a directory: `make serve`) or else from BentoML's
 model store (`serve.model_name`, as packed into a bento by `make bento`). Settings come
 from the `serve` section of params.yaml (SHIPYARD_PARAMS overrides the path;
-SHIPYARD_PREDICTION_LOG overrides where predictions are logged).
+SHIPYARD_PREDICTION_LOG overrides where predictions are logged, SHIPYARD_STATE_DIR where
+a relative log path lives).
 """
 
 from __future__ import annotations
 
+import functools
 import gc
-import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,10 @@ import bentoml
 from shipyard.config import MAX_ABS_VALUE, ServeConfig, load_section
 from shipyard.pipeline.bundle import read_schema
 from shipyard.pipeline.task import task
-from shipyard.serving.middleware import BodySizeLimit, PredictionLog
-from shipyard.serving.schema import row_model, rows_type
+from shipyard.serving import openapi
+from shipyard.serving.middleware import VALIDATED, OpenAPIDocument, PredictContract, RequestBody
+from shipyard.serving.prediction_log import PredictionLog, check_writable, log_path
+from shipyard.serving.schema import body_limit, row_model, rows_type
 from shipyard.workarounds import bentoml_fixes
 
 bentoml_fixes.apply()
@@ -42,37 +45,65 @@ FEATURES: list[str] = SCHEMA.features
 Row = row_model(SCHEMA, MAX_ABS_VALUE)
 Rows = rows_type(Row, SETTINGS.max_rows)
 Prediction = TASK.response_model()
+LOG = os.environ.get("SHIPYARD_PREDICTION_LOG", SETTINGS.prediction_log.path)
+LOG_PATH = log_path(LOG) if LOG else None
+if LOG_PATH is not None and (problem := check_writable(LOG_PATH)):
+    # At import, in `bentoml serve` itself: one line and exit, not a worker restarting
+    # forever (a check in __init__) or BentoML's misleading "Attribute not found".
+    raise SystemExit(problem)
 
 
-def prediction_logger(path: str | None) -> logging.Logger:
-    logger = logging.getLogger("shipyard.predictions")
-    logger.propagate = False
-    logger.setLevel(logging.INFO)
-    if path and not logger.handlers:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        logger.addHandler(logging.FileHandler(path))
-    return logger
+class PredictRequest(bentoml.IODescriptor):
+    """{"rows": [{column: value}]}: 1 to serve.max_rows rows."""
+
+    rows: Rows  # type: ignore[valid-type]
+
+    @classmethod
+    async def from_http_request(cls, request: Any, serde: Any) -> Any:
+        # Validated once, from the body's bytes, by PredictContract; the log records that
+        # same object. Without it (never on /predict), parse as BentoML would.
+        validated = request.scope.get("state", {}).get(VALIDATED)
+        return (
+            validated if validated is not None else await super().from_http_request(request, serde)
+        )
 
 
 def shadow_predictor(path: str | None) -> Any:
-    """Rows (dicts by feature name) -> candidate outputs; None without a candidate."""
+    """Logged rows (dicts by column name) -> candidate answers; None without a candidate.
+    The candidate loads on first use, in the serving worker (not in every process that
+    imports this module)."""
     if not path:
         return None
-    import pandas as pd
 
-    from shipyard.pipeline.inference import Bundle
+    @functools.cache
+    def load() -> Any:
+        from shipyard.pipeline.inference import Bundle
 
-    candidate = Bundle.load(path)
-    candidate_task = task(candidate.schema.task)
+        return Bundle.load(path)
 
     def predict(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        outputs = candidate.predict(pd.DataFrame.from_records(rows))
+        candidate = load()
+        candidate_task = task(candidate.schema.task)
+        missing = [f for f in candidate.features if f not in rows[0]]
+        if missing:
+            raise KeyError(f"the candidate needs features the requests lack: {missing[:5]}")
+        values = [[row[f] for f in candidate.features] for row in rows]
         return [
             {"model_version": candidate.version, **candidate_task.answer(candidate.labels, o)}
-            for o in outputs
+            for o in candidate.predict_values(values)
         ]
 
     return predict
+
+
+PREDICTIONS = PredictionLog(
+    LOG_PATH,
+    SETTINGS.prediction_log.max_bytes,
+    SETTINGS.prediction_log.backups,
+    shadow=shadow_predictor(SETTINGS.shadow.bundle),
+    queue=SETTINGS.shadow.queue,
+    max_busy=SETTINGS.shadow.max_busy,
+)
 
 
 @bentoml.service(traffic={"timeout": SETTINGS.timeout_s})
@@ -91,8 +122,14 @@ class Predictor:
     def __is_ready__(self) -> bool:
         return hasattr(self, "bundle")
 
+    @bentoml.on_shutdown
+    async def flush_log(self) -> None:
+        # Requests still waiting for the shadow candidate are logged without it (counted).
+        await PREDICTIONS.close(timeout_s=5)
+
     @bentoml.api(
         route="/predict",
+        input_spec=PredictRequest,
         batchable=SETTINGS.batching.enabled,
         max_batch_size=SETTINGS.batching.max_batch_size,
         max_latency_ms=SETTINGS.batching.max_latency_ms,
@@ -109,14 +146,21 @@ class Predictor:
         return [Prediction(model_version=version, **TASK.answer(labels, o)) for o in outputs]
 
 
-Predictor.add_asgi_middleware(BodySizeLimit, max_bytes=SETTINGS.max_body_bytes)
+# Outermost first: the body is read (bounded) before the contract checks it.
 Predictor.add_asgi_middleware(
-    PredictionLog,
-    path="/predict",
-    # A bento's directory is read-only in spirit: `make serve-bento` points the log elsewhere.
-    logger=prediction_logger(os.environ.get("SHIPYARD_PREDICTION_LOG", SETTINGS.prediction_log)),
-    shadow=shadow_predictor(SETTINGS.shadow_bundle),
+    RequestBody,
+    max_bytes=SETTINGS.max_body_bytes or body_limit(SCHEMA, SETTINGS.max_rows),
+    timeout_s=SETTINGS.body_timeout_s,
 )
+Predictor.add_asgi_middleware(
+    PredictContract,
+    path="/predict",
+    request_model=PredictRequest,
+    row=Row,
+    max_rows=SETTINGS.max_rows,
+    log=PREDICTIONS,
+)
+Predictor.add_asgi_middleware(OpenAPIDocument, path="/docs.json", amend=openapi.amend)
 
 # BentoML 1.4 derives a response's media type from the output model's JSON schema, rebuilt
 # on every response (IOMixin.mime_type), a visible share of a worker's time under load. Declared
