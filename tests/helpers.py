@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -318,3 +319,29 @@ def toy_bundle(dest: Path, data: Any = None, n_rows: int = 60, seed: int = 0) ->
     card = bundle.card_for(params, schema, version, "0" * 32, {"mlp": {}})
     bundle.write(dest / "bundle", dest / "featurizer.skops", dest / "mlp", schema, card)
     return dest / "bundle", raw
+
+
+# --- Tiny Lightning fits (tests/test_training*.py) -----------------------------------
+
+
+def tiny_trainer(max_epochs: int, patience: int = 50) -> Any:
+    """A CPU trainer config, deterministic: seconds per fit."""
+    from shipyard.config import TrainerConfig
+
+    return TrainerConfig(
+        accelerator="cpu",
+        devices=1,
+        strategy="auto",
+        precision="auto",
+        max_epochs=max_epochs,
+        patience=patience,
+        deterministic=True,
+    )
+
+
+def tiny_classes() -> tuple[tuple[Any, Any], tuple[Any, Any]]:
+    """(train, val): 300 rows of 4 features, 3 classes (labels 0, 1, 2)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 4)).astype(np.float32)
+    y = (x[:, 0] + x[:, 1] > 0).astype(np.int64) + (x[:, 2] > 1).astype(np.int64)
+    return (x[:200], y[:200]), (x[200:], y[200:])

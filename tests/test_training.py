@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from shipyard.config import ModelConfig, TrainerConfig
+from shipyard.config import ModelConfig
 from shipyard.pipeline.task import task
 from shipyard.pipeline.training import LAST, fit
+from tests.helpers import tiny_classes, tiny_trainer
 
 CLASSES = task("classification")
 LABELS = [0, 1, 2]
@@ -16,24 +17,9 @@ MODEL = ModelConfig(
 )
 
 
-def trainer(max_epochs: int) -> TrainerConfig:
-    return TrainerConfig(
-        accelerator="cpu",
-        devices=1,
-        strategy="auto",
-        precision="auto",
-        max_epochs=max_epochs,
-        patience=50,
-        deterministic=True,
-    )
-
-
 @pytest.fixture(scope="module")
 def data():
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(300, 4)).astype(np.float32)
-    y = (x[:, 0] + x[:, 1] > 0).astype(np.int64) + (x[:, 2] > 1).astype(np.int64)
-    return (x[:200], y[:200]), (x[200:], y[200:])
+    return tiny_classes()
 
 
 def weights(net):
@@ -42,8 +28,8 @@ def weights(net):
 
 def test_same_seed_same_weights_and_it_learns(data, tmp_path):
     train, val = data
-    first = fit(train, val, CLASSES, LABELS, MODEL, trainer(5), 1, tmp_path / "a")
-    second = fit(train, val, CLASSES, LABELS, MODEL, trainer(5), 1, tmp_path / "b")
+    first = fit(train, val, CLASSES, LABELS, MODEL, tiny_trainer(5), 1, tmp_path / "a")
+    second = fit(train, val, CLASSES, LABELS, MODEL, tiny_trainer(5), 1, tmp_path / "b")
     for key, value in weights(first.net).items():
         assert torch.equal(value, second.net.state_dict()[key]), key
     accuracy = (first.net(torch.from_numpy(val[0])).argmax(1).numpy() == val[1]).mean()
@@ -53,17 +39,17 @@ def test_same_seed_same_weights_and_it_learns(data, tmp_path):
 
 def test_other_seed_other_weights(data, tmp_path):
     train, val = data
-    a = fit(train, val, CLASSES, LABELS, MODEL, trainer(2), 1, tmp_path / "a").net
-    b = fit(train, val, CLASSES, LABELS, MODEL, trainer(2), 2, tmp_path / "b").net
+    a = fit(train, val, CLASSES, LABELS, MODEL, tiny_trainer(2), 1, tmp_path / "a").net
+    b = fit(train, val, CLASSES, LABELS, MODEL, tiny_trainer(2), 2, tmp_path / "b").net
     assert not torch.equal(a.layers[0].weight, b.layers[0].weight)
 
 
 def test_interrupted_run_resumes_from_last_checkpoint(data, tmp_path):
     train, val = data
     ckpt, live = tmp_path / "run", tmp_path / "live"
-    fit(train, val, CLASSES, LABELS, MODEL, trainer(2), 1, ckpt, live)  # "interrupted" at 2
+    fit(train, val, CLASSES, LABELS, MODEL, tiny_trainer(2), 1, ckpt, live)  # "interrupted" at 2
     assert (ckpt / LAST).exists()
-    resumed = fit(train, val, CLASSES, LABELS, MODEL, trainer(4), 1, ckpt, live)
+    resumed = fit(train, val, CLASSES, LABELS, MODEL, tiny_trainer(4), 1, ckpt, live)
     assert resumed.resumed and resumed.epochs == 4
     # dvclive continued the curve: the two epochs before the resume, and the two after.
     # (A resumed run ending as an uninterrupted one would: tests/test_training_resume.py.)
@@ -76,7 +62,7 @@ def test_regressor_learns_in_the_targets_units(tmp_path):
     x = rng.normal(size=(400, 3)).astype(np.float32)
     y = (200 + 40 * x[:, 0] - 25 * x[:, 1]).astype(np.float32)  # far from zero mean, unit std
     train, val = (x[:300], y[:300]), (x[300:], y[300:])
-    fitted = fit(train, val, task("regression"), None, MODEL, trainer(30), 1, tmp_path)
+    fitted = fit(train, val, task("regression"), None, MODEL, tiny_trainer(30), 1, tmp_path)
     from shipyard.pipeline.mlp import predict
 
     predicted = predict(fitted.net, x[300:])

@@ -3,14 +3,14 @@ the same weights bit for bit, the same metrics, the same dvclive files (every ep
 
 import shutil
 
-import numpy as np
 import pytest
 import torch
 
-from shipyard.config import ModelConfig, TrainerConfig
+from shipyard.config import ModelConfig
 from shipyard.pipeline.modules import Module
 from shipyard.pipeline.task import task
 from shipyard.pipeline.training import LAST, fit
+from tests.helpers import tiny_classes, tiny_trainer
 
 CLASSES = task("classification")
 LABELS = [0, 1, 2]
@@ -25,28 +25,13 @@ STOPS_EARLY = ModelConfig(
 )
 
 
-def trainer(max_epochs: int, patience: int) -> TrainerConfig:
-    return TrainerConfig(
-        accelerator="cpu",
-        devices=1,
-        strategy="auto",
-        precision="auto",
-        max_epochs=max_epochs,
-        patience=patience,
-        deterministic=True,
-    )
-
-
-TRAINER = trainer(6, 50)
-STOPPING = trainer(30, 1)
+TRAINER = tiny_trainer(6, 50)
+STOPPING = tiny_trainer(30, 1)
 
 
 @pytest.fixture(scope="module")
 def data():
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(300, 4)).astype(np.float32)
-    y = (x[:, 0] + x[:, 1] > 0).astype(np.int64) + (x[:, 2] > 1).astype(np.int64)
-    return (x[:200], y[:200]), (x[200:], y[200:])
+    return tiny_classes()
 
 
 class Interrupted(Exception):
