@@ -285,6 +285,29 @@ def _contract_test(args: argparse.Namespace) -> None:
     print("contract-test: the service answers as its OpenAPI document says")
 
 
+def _monitor(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from shipyard.config import ConfigError, MonitorConfig, load_section
+    from shipyard.monitor.report import monitor, write
+
+    try:
+        config = load_section("monitor", MonitorConfig, args.params)
+    except ConfigError as err:
+        sys.exit(f"monitor: {err}")
+    log = Path(args.log)
+    if not log.exists():
+        sys.exit(f"monitor: no prediction log at {log} (serve.prediction_log.path)")
+    report = monitor(log, Path(args.reference), Path(args.bundle), config)
+    write(report, Path(args.out))
+    drift = report["drift"]
+    print(
+        f"monitor: {drift['verdict']} ({drift['rows']} rows"
+        + (f"; drifted: {', '.join(drift['drifted'])}" if drift.get("drifted") else "")
+        + f") -> {args.out}/report.md"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="shipyard", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -294,6 +317,12 @@ def main(argv: list[str] | None = None) -> None:
         sub.set_defaults(func=func)
         return sub
 
+    sub = add("monitor", _monitor, "drift of the newest logged rows from the training rows")
+    sub.add_argument("--log", default="logs/predictions.jsonl", help="the prediction log")
+    sub.add_argument("--reference", default="data/raw/dataset.parquet", help="training rows")
+    sub.add_argument("--bundle", default="models/bundle")
+    sub.add_argument("--out", default="reports/monitoring")
+    sub.add_argument("--params", default="params.yaml")
     sub = add("contract-test", _contract_test, "schemathesis, all checks, on the served model")
     sub.add_argument("--bundle", default="models/bundle", help="a bundle dir to serve")
     sub.add_argument("--bento", default="", help="a bento tag to serve instead")

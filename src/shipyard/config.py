@@ -187,6 +187,24 @@ class ServeConfig:
 
 
 @dataclass
+class MonitorConfig:
+    """`shipyard monitor`: which window of logged rows it judges, and when a column drifts
+    (shipyard.monitor.drift)."""
+
+    window_rows: int  # the newest logged rows judged together
+    min_rows: int  # a smaller window is "insufficient data"
+    alpha: float  # false discovery rate over the columns tested (Benjamini-Hochberg)
+    numeric_effect: float  # Wasserstein distance / reference std, at least
+    categorical_effect: float  # Jensen-Shannon distance (base 2, 0..1), at least
+
+    def __post_init__(self) -> None:
+        if not 0 < self.alpha < 1:
+            raise ConfigError("monitor.alpha: a rate in (0, 1)")
+        if not 0 < self.min_rows <= self.window_rows:
+            raise ConfigError("monitor.min_rows: at least 1 and at most monitor.window_rows")
+
+
+@dataclass
 class MetricRule:
     """Which way is better is the metric's own (shipyard.pipeline.task), not the rule's."""
 
@@ -231,6 +249,7 @@ class Params:
     serve: ServeConfig | None = None
     gate: GateConfig | None = None
     evaluate: EvaluateConfig | None = None
+    monitor: MonitorConfig | None = None
 
 
 # Hydra's own keys in a `_target_` spec, not arguments of the target.

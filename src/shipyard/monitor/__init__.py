@@ -1,2 +1,3 @@
-"""The monitoring loop (prediction logs, feedback, drift, retraining decisions): its home,
-to be filled by the monitoring work."""
+"""The monitoring loop: drift of logged requests from the training rows (drift.py, pure
+statistics; report.py, `shipyard monitor`). Feedback, decisions and the retraining pull
+request come next."""
