@@ -11,7 +11,12 @@ from shipyard.config import MonitorConfig
 from shipyard.monitor.drift import column_drift, summary
 
 CONFIG = MonitorConfig(
-    window_rows=5000, min_rows=500, alpha=0.05, numeric_effect=0.1, categorical_effect=0.05
+    window_rows=5000,
+    min_rows=500,
+    min_labels=50,
+    alpha=0.05,
+    numeric_effect=0.1,
+    categorical_effect=0.05,
 )
 NUMERIC = [f"x{i}" for i in range(10)]
 PLANS = ["basic", "plus", "pro"]
@@ -86,5 +91,10 @@ def test_monitor_config_is_checked():
 
     with pytest.raises(ConfigError, match=r"monitor\.min_rows"):
         MonitorConfig(
-            window_rows=100, min_rows=200, alpha=0.05, numeric_effect=0.1, categorical_effect=0.05
+            window_rows=100,
+            min_rows=200,
+            min_labels=1,
+            alpha=0.05,
+            numeric_effect=0.1,
+            categorical_effect=0.05,
         )

@@ -94,3 +94,29 @@ def test_the_window_reads_rotated_files_newest_first(tmp_path):
     write_log(log, pd.DataFrame({"x": [5]}))
     assert [p.name for p in log_files(log)] == ["p.jsonl", "p.jsonl.1", "p.jsonl.2"]
     assert [r["x"] for r in newest_rows(log, 4)] == [2, 3, 4, 5]
+
+
+def line(request_id: str, label: int, at: str = "2026-01-01T00:00:00+00:00") -> dict:
+    return {"request_id": request_id, "row": 0, "timestamp": at, "output": {"label": label}}
+
+
+def test_feedback_joins_by_request_and_row_and_judges_the_realized_accuracy():
+    from shipyard.monitor.report import feedback_section
+    from tests.test_drift import CONFIG
+
+    card = {"metrics": {"mlp": {"accuracy": 0.95}}}
+    window = [line(f"r{i}", i % 2) for i in range(200)]
+    later = "2026-01-01T00:01:00+00:00"  # a minute after each prediction
+    # half the window labelled; the model right on 60 % of those: far below 0.95
+    truth = [
+        {"request_id": f"r{i}", "row": 0, "timestamp": later, "label": i % 2 if i % 5 < 3 else 7}
+        for i in range(0, 200, 2)
+    ]
+    section = feedback_section(window, truth, card, labelled=True, config=CONFIG)
+    assert section["labelled_rows"] == 100 and section["join_rate"] == 0.5
+    assert section["label_delay_s"] == {"median": 60.0, "p90": 60.0}
+    assert section["realized"] == 0.6 and section["verdict"] == "worse than on the test set"
+    right = [{**t, "label": int(t["request_id"][1:]) % 2} for t in truth]
+    assert feedback_section(window, right, card, True, CONFIG)["verdict"] == "as on the test set"
+    few = feedback_section(window, truth[:10], card, True, CONFIG)
+    assert few["verdict"].startswith("insufficient labels")

@@ -398,3 +398,26 @@ def test_a_full_disk_drops_rows_counted_and_reported_once(project, tmp_path):
     text = (tmp_path / "server.log").read_text()
     assert "Traceback" not in text
     assert text.count("No space left on device") == 1
+
+
+def test_feedback_is_validated_and_logged_beside_the_predictions(server, project):
+    url, log = server
+    rows, _ = load_test_rows(project)
+    answer = predict(url, rows[:2], headers={"x-request-id": "req-feedback"}).json()
+    label = answer[1]["label"]
+    good = {"feedback": [{"request_id": "req-feedback", "row": 1, "label": label}]}
+    response = httpx.post(f"{url}/feedback", json=good, timeout=10)
+    assert response.status_code == 200 and response.json() == {"accepted": 1}
+    feedback = log.with_name("feedback.jsonl")
+    (told,) = [json.loads(x) for x in feedback.read_text().splitlines() if "req-feedback" in x]
+    assert told["label"] == label and told["row"] == 1 and told["timestamp"]
+    (asked,) = [x for x in logged(log, "req-feedback", expected=2) if x["row"] == 1]
+    assert asked["timestamp"] <= told["timestamp"]  # the label delay is measurable
+    for bad, named in [
+        ({"feedback": [{"request_id": "x", "label": "no such label"}]}, "label"),
+        ({"feedback": [{"request_id": "x", "label": True}]}, "label"),
+        ({"feedback": [{"label": label}]}, "request_id"),
+        ({"feedback": []}, "feedback"),
+    ]:
+        response = httpx.post(f"{url}/feedback", json=bad, timeout=10)
+        assert response.status_code == 400 and named in response.text, (bad, response.text)

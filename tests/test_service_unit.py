@@ -115,7 +115,7 @@ def test_read_rows_bounds_the_problems_of_any_request():
     }
     for body, said in [
         (b'{"rows": [{"a": NaN, "b": 1}]}', "Invalid JSON"),
-        (b'{"rows": []}', "got 0 rows"),
+        (b'{"rows": []}', "got 0 items"),
         (b'{"rows": [1, 2, 3, 4, 5, 6]}', "at most 5"),
         (b'{"rows": [{"a": "x", "b": true}]}', "valid number"),
         (b"[" * 5000, "Invalid JSON"),

@@ -298,7 +298,7 @@ def _monitor(args: argparse.Namespace) -> None:
     log = Path(args.log)
     if not log.exists():
         sys.exit(f"monitor: no prediction log at {log} (serve.prediction_log.path)")
-    report = monitor(log, Path(args.reference), Path(args.bundle), config)
+    report = monitor(log, Path(args.reference), Path(args.bundle), config, Path(args.feedback))
     write(report, Path(args.out))
     drift = report["drift"]
     print(
@@ -319,6 +319,7 @@ def main(argv: list[str] | None = None) -> None:
 
     sub = add("monitor", _monitor, "drift of the newest logged rows from the training rows")
     sub.add_argument("--log", default="logs/predictions.jsonl", help="the prediction log")
+    sub.add_argument("--feedback", default="logs/feedback.jsonl", help="the feedback log")
     sub.add_argument("--reference", default="data/raw/dataset.parquet", help="training rows")
     sub.add_argument("--bundle", default="models/bundle")
     sub.add_argument("--out", default="reports/monitoring")

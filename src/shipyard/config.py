@@ -140,7 +140,7 @@ class BatchingConfig:
 
 
 @dataclass
-class PredictionLogConfig:
+class LogConfig:
     path: str | None  # relative paths are under SHIPYARD_STATE_DIR; None = no log
     max_bytes: int  # rotate past this size
     backups: int  # rotated files kept
@@ -162,7 +162,8 @@ class ServeConfig:
     batching: BatchingConfig
     timeout_s: int
     torch_threads: int
-    prediction_log: PredictionLogConfig
+    prediction_log: LogConfig
+    feedback_log: LogConfig
     shadow: ShadowConfig
 
     def __post_init__(self) -> None:
@@ -172,12 +173,11 @@ class ServeConfig:
                 "(a slow client is a 408 before the request timeout's 504)"
             )
         log = self.prediction_log
-        if self.shadow.queue < 1 or log.max_bytes < 1 or log.backups < 1:
+        logs = (log, self.feedback_log)
+        if self.shadow.queue < 1 or any(x.max_bytes < 1 or x.backups < 1 for x in logs):
             # (backups: 0 would never rotate: the standard library's handler only rotates
             # into a backup)
-            raise ConfigError(
-                "serve.shadow.queue, serve.prediction_log.max_bytes and .backups: >= 1"
-            )
+            raise ConfigError("serve.shadow.queue, serve.*_log.max_bytes and .backups: >= 1")
         if self.shadow.bundle and not log.path:
             raise ConfigError(
                 "serve.shadow.bundle: its answers are logged; set serve.prediction_log.path"
@@ -193,6 +193,7 @@ class MonitorConfig:
 
     window_rows: int  # the newest logged rows judged together
     min_rows: int  # a smaller window is "insufficient data"
+    min_labels: int  # fewer labelled rows in the window: no realized-metric verdict
     alpha: float  # false discovery rate over the columns tested (Benjamini-Hochberg)
     numeric_effect: float  # Wasserstein distance / reference std, at least
     categorical_effect: float  # Jensen-Shannon distance (base 2, 0..1), at least

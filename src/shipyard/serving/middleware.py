@@ -15,11 +15,9 @@ import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-import orjson  # several times faster than json for the answers parsed back for the log
-from pydantic import BaseModel
+import orjson
 
-from shipyard.serving.prediction_log import Entry, PredictionLog
-from shipyard.serving.schema import Problems, read_rows, record
+from shipyard.serving.schema import Problems
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -110,29 +108,30 @@ def media_type(scope: Scope) -> str | None:
     return values[0].decode("latin-1").split(";")[0].strip().lower()
 
 
-class PredictContract:
+Answered = Callable[[str, float, Any, bytes], None]  # request id, ms, request, answer
+
+
+class JsonContract:
     """POST `path`: JSON only (415 otherwise: BentoML would parse a form or multipart body
-    its own way), validated once against `request_model` here, before batching. A bad
-    request is a 400 naming its first problems and counting them, logged as one line. The
-    app gets the validated request (the service's input spec reads it from the scope), and
-    each answered row is logged from that same object: what was predicted is what is
-    logged."""
+    its own way), read once by `read` (body -> the validated request, or Problems) here,
+    before batching. A bad request is a 400 naming its first problems and counting them,
+    logged as one line. The app gets the validated request (the API's input spec reads it
+    from the scope), and `answered` sees that same object with the 200 answer: for
+    /predict, what was predicted is what is logged."""
 
     def __init__(
         self,
         app: ASGIApp,
         path: str,
-        request_model: type[BaseModel],
-        row: type[BaseModel],
-        max_rows: int,
-        log: PredictionLog,
+        read: Callable[[bytes], Any],
+        shape: str,
+        answered: Answered | None = None,
     ) -> None:
         self.app = app
         self.path = path
-        self.request_model = request_model
-        self.row = row
-        self.max_rows = max_rows
-        self.log = log
+        self.read = read
+        self.shape = shape  # what a request looks like, for the 400's message
+        self.answered = answered
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != "POST":
@@ -148,7 +147,7 @@ class PredictContract:
             return await reply(send, 415, {"error": error})
         body = scope["state"][BODY]  # read (and bounded) by RequestBody, which runs first
         try:
-            rows = read_rows(body, self.row, self.max_rows)
+            request = self.read(body)
         except Problems as bad:
             first = bad.first[0]
             where = ".".join(map(str, first["loc"])) or "body"
@@ -161,14 +160,11 @@ class PredictContract:
                 json.dumps(where),
                 json.dumps(first["msg"]),
             )
-            error = (
-                f'{bad.count} problem(s) in the request, expected {{"rows": [{{column: value}}]}}'
-            )
+            error = f"{bad.count} problem(s) in the request, expected {self.shape}"
             if bad.count > len(bad.first):
                 error += f"; the first {len(bad.first)} are listed"
             content = {"error": error, "detail": bad.first, "problems": bad.count}
             return await reply(send, 400, content)
-        request = self.request_model.model_construct(rows=rows)
         scope["state"][VALIDATED] = request
         status, chunks = 0, []
 
@@ -188,10 +184,8 @@ class PredictContract:
         latency_ms = round((time.perf_counter() - start) * 1000, 3)
         if status != 200:
             log.warning("%d %s %s", status, self.path, request_id)
-            return
-        outputs = orjson.loads(b"".join(chunks))
-        rows = [record(row) for row in request.rows]
-        self.log.add(Entry(request_id, latency_ms, rows, outputs))
+        elif self.answered is not None:
+            self.answered(request_id, latency_ms, request, b"".join(chunks))
 
 
 class OpenAPIDocument:

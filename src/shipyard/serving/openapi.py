@@ -49,16 +49,20 @@ ERRORS = {
 }
 
 
-def amend(spec: dict[str, Any], path: str = "/predict") -> dict[str, Any]:
-    """BentoML's document for the service, with `path`'s POST made exact."""
+def amend(
+    spec: dict[str, Any], paths: tuple[str, ...] = ("/predict", "/feedback")
+) -> dict[str, Any]:
+    """BentoML's document for the service, with each of `paths`' POST made exact."""
     spec = copy.deepcopy(spec)
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
     schemas["Error"], schemas["RequestProblems"] = ERROR, PROBLEMS
-    operation = spec["paths"][path]["post"]
-    operation["requestBody"]["required"] = True
-    for status, (description, schema) in ERRORS.items():
-        operation["responses"][status] = {
-            "description": description,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
-        }
+    for path in paths:
+        operation = spec["paths"][path]["post"]
+        operation["requestBody"]["required"] = True
+        for status, (description, schema) in ERRORS.items():
+            ref = {"$ref": f"#/components/schemas/{schema}"}
+            operation["responses"][status] = {
+                "description": description,
+                "content": {"application/json": {"schema": ref}},
+            }
     return spec

@@ -76,6 +76,11 @@ def counter(name: str, documentation: str) -> Any:
     return prometheus_client.Counter(name, documentation)
 
 
+def json_lines(path: Path, max_bytes: int, backups: int, metric: str, what: str) -> _File:
+    """A rotated JSON-lines file whose failed rows are counted in `metric` (/metrics)."""
+    return _File(path, max_bytes, backups, counter(metric, f"{what} the log failed to write"))
+
+
 class _File(logging.handlers.RotatingFileHandler):
     """RotatingFileHandler whose failures are counted, not printed per record."""
 
@@ -87,6 +92,13 @@ class _File(logging.handlers.RotatingFileHandler):
         self.failing = False
         self._error = False
         self._size: int | None = None
+
+    def write_lines(self, lines: list[str]) -> None:
+        """One write (one record: never split by a rotation) of JSON lines."""
+        text = "\n".join(lines)
+        record = logging.LogRecord(self.baseFilename, logging.INFO, "", 0, text, None, None)
+        record.rows = len(lines)
+        self.handle(record)
 
     def _open(self) -> Any:
         Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
@@ -133,6 +145,7 @@ class Entry:
     latency_ms: float
     rows: list[dict[str, Any]]
     outputs: list[dict[str, Any]]
+    timestamp: str = ""  # when it was answered, ISO 8601 UTC
     logged: bool = False  # set once, under PredictionLog's lock: no request logged twice
 
 
@@ -148,10 +161,9 @@ class PredictionLog:
     ) -> None:
         self.file: _File | None = None
         if path is not None:
-            failed = counter(
-                "shipyard_prediction_log_failed_rows", "Predicted rows the log failed to write"
+            self.file = json_lines(
+                path, max_bytes, backups, "shipyard_prediction_log_failed_rows", "Predicted rows"
             )
-            self.file = _File(path, max_bytes, backups, failed)
         self.shadow = shadow
         self.queue_size = queue
         self.max_busy = max_busy
@@ -261,6 +273,7 @@ class PredictionLog:
         for entry, shadow in entries:
             for i, (row, output) in enumerate(zip(entry.rows, entry.outputs, strict=True)):
                 line = {
+                    "timestamp": entry.timestamp,
                     "request_id": entry.request_id,
                     "row": i,
                     "latency_ms": entry.latency_ms,
@@ -271,7 +284,4 @@ class PredictionLog:
                 if shadow is not None:
                     line["shadow"] = shadow[i]
                 lines.append(orjson.dumps(line).decode())
-        text = "\n".join(lines)
-        record = logging.LogRecord("shipyard.predictions", logging.INFO, "", 0, text, None, None)
-        record.rows = len(lines)
-        self.file.handle(record)
+        self.file.write_lines(lines)

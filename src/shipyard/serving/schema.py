@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import orjson
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -23,6 +24,7 @@ from pydantic import (
     StrictStr,
     TypeAdapter,
     ValidationError,
+    WithJsonSchema,
     create_model,
 )
 
@@ -102,7 +104,12 @@ def _problem(loc: list[Any], msg: str, kind: str) -> dict[str, Any]:
 
 
 def read_rows(body: bytes, row: type[BaseModel], max_rows: int) -> list[BaseModel]:
-    """`{"rows": [{column: value}]}` -> validated rows, or Problems.
+    """`{"rows": [{column: value}]}` -> validated rows, or Problems (read_items)."""
+    return read_items(body, "rows", row, max_rows)
+
+
+def read_items(body: bytes, key: str, row: type[BaseModel], max_rows: int) -> list[BaseModel]:
+    """`{key: [{field: value}]}` -> validated items, or Problems.
 
     One parse (orjson: strict JSON, so NaN, Infinity and numbers beyond a double or 64-bit
     integer are invalid JSON), then the cheap checks on every row's keys with set
@@ -115,14 +122,14 @@ def read_rows(body: bytes, row: type[BaseModel], max_rows: int) -> list[BaseMode
         payload = orjson.loads(body)
     except orjson.JSONDecodeError as err:
         raise Problems(1, [_problem([], f"Invalid JSON: {err}", "json_invalid")]) from None
-    rows = payload.get("rows") if isinstance(payload, dict) else None
+    rows = payload.get(key) if isinstance(payload, dict) else None
     if not isinstance(rows, list) or not 1 <= len(rows) <= max_rows:
-        got = f"{len(rows)} rows" if isinstance(rows, list) else "no list at 'rows'"
-        msg = f"expected 1 to at most {max_rows} rows, got {got}"
-        raise Problems(1, [_problem(["rows"], msg, "rows")])
+        got = f"{len(rows)} items" if isinstance(rows, list) else f"no list at '{key}'"
+        msg = f"expected 1 to at most {max_rows} {key}, got {got}"
+        raise Problems(1, [_problem([key], msg, key)])
     fields = row.model_fields
-    required = {f.alias for f in fields.values() if f.is_required()}
-    known = {f.alias for f in fields.values()}
+    required = {f.alias or name for name, f in fields.items() if f.is_required()}
+    known = {f.alias or name for name, f in fields.items()}
     first: list[dict[str, Any]] = []
     count = 0
 
@@ -136,7 +143,7 @@ def read_rows(body: bytes, row: type[BaseModel], max_rows: int) -> list[BaseMode
 
     for i, values in enumerate(rows):
         if not isinstance(values, dict):
-            found(1, [_problem(["rows", i], "Input should be an object", "model_type")])
+            found(1, [_problem([key, i], "Input should be an object", "model_type")])
             continue
         keys = values.keys()
         unknown, missing = keys - known, required - keys
@@ -145,7 +152,7 @@ def read_rows(body: bytes, row: type[BaseModel], max_rows: int) -> list[BaseMode
             found(
                 len(missing),
                 (
-                    _problem(["rows", i, k], "Field required", "missing")
+                    _problem([key, i, k], "Field required", "missing")
                     for k in (sorted(missing)[:few] if few > 0 else ())
                 ),
             )
@@ -153,7 +160,7 @@ def read_rows(body: bytes, row: type[BaseModel], max_rows: int) -> list[BaseMode
             found(
                 len(unknown),
                 (
-                    _problem(["rows", i, k], "Extra inputs are not permitted", "extra_forbidden")
+                    _problem([key, i, k], "Extra inputs are not permitted", "extra_forbidden")
                     for k in (sorted(unknown)[:few] if few > 0 else ())
                 ),
             )
@@ -165,7 +172,7 @@ def read_rows(body: bytes, row: type[BaseModel], max_rows: int) -> list[BaseMode
         found(
             err.error_count(),
             (
-                _problem(["rows", *e["loc"]], e["msg"], e["type"])
+                _problem([key, *e["loc"]], e["msg"], e["type"])
                 for e in err.errors(include_url=False, include_context=False, include_input=False)
             ),
         )
@@ -175,3 +182,31 @@ def read_rows(body: bytes, row: type[BaseModel], max_rows: int) -> list[BaseMode
 @functools.cache
 def _rows_adapter(row: type[BaseModel]) -> TypeAdapter:
     return TypeAdapter(list[row])  # type: ignore[valid-type]
+
+
+def feedback_model(schema: BundleSchema, max_abs_value: float, max_row: int) -> type[BaseModel]:
+    """One ground-truth item for a logged prediction: its request id and row, and the
+    true label (one of the model's labels) or value."""
+    fields: dict[str, Any] = {
+        "request_id": (Annotated[StrictStr, Field(min_length=1, max_length=64)], ...),
+        "row": (Annotated[StrictInt, Field(ge=0, le=max_row - 1)], 0),  # (OpenAPI 3.0: no lt)
+    }
+    if schema.labels:
+        labels = list(schema.labels)
+        numbers = all(isinstance(x, int) and not isinstance(x, bool) for x in labels)
+
+        def known(label: Any) -> Any:
+            if label not in labels:
+                raise ValueError(f"not one of the model's labels {labels[:20]}")
+            return label
+
+        # not Literal: pydantic takes false for 0 and 1.0 for 1 there, even in strict mode
+        enum = {"type": "integer" if numbers else "string", "enum": labels}
+        kind = StrictInt if numbers else StrictStr
+        fields["label"] = (Annotated[kind, AfterValidator(known), WithJsonSchema(enum)], ...)
+    else:
+        number = Annotated[
+            float, Strict(), Field(allow_inf_nan=False, ge=-max_abs_value, le=max_abs_value)
+        ]
+        fields["value"] = (number, ...)
+    return create_model("Feedback", __config__=ConfigDict(extra="forbid"), **fields)

@@ -14,18 +14,35 @@ from __future__ import annotations
 import functools
 import gc
 import os
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import bentoml
+import orjson
+from pydantic import BaseModel
 
 from shipyard.config import MAX_ABS_VALUE, ServeConfig, load_section
 from shipyard.pipeline.bundle import read_schema
 from shipyard.pipeline.task import task
 from shipyard.serving import openapi
-from shipyard.serving.middleware import VALIDATED, OpenAPIDocument, PredictContract, RequestBody
-from shipyard.serving.prediction_log import PredictionLog, check_writable, log_path
-from shipyard.serving.schema import body_limit, row_model, rows_type
+from shipyard.serving.middleware import VALIDATED, JsonContract, OpenAPIDocument, RequestBody
+from shipyard.serving.prediction_log import (
+    Entry,
+    PredictionLog,
+    check_writable,
+    json_lines,
+    log_path,
+)
+from shipyard.serving.schema import (
+    body_limit,
+    feedback_model,
+    read_items,
+    read_rows,
+    record,
+    row_model,
+    rows_type,
+)
 from shipyard.workarounds import bentoml_fixes
 
 bentoml_fixes.apply()
@@ -45,27 +62,49 @@ FEATURES: list[str] = SCHEMA.features
 Row = row_model(SCHEMA, MAX_ABS_VALUE)
 Rows = rows_type(Row, SETTINGS.max_rows)
 Prediction = TASK.response_model()
+Feedback = feedback_model(SCHEMA, MAX_ABS_VALUE, SETTINGS.max_rows)
 LOG = os.environ.get("SHIPYARD_PREDICTION_LOG", SETTINGS.prediction_log.path)
 LOG_PATH = log_path(LOG) if LOG else None
-if LOG_PATH is not None and (problem := check_writable(LOG_PATH)):
-    # At import, in `bentoml serve` itself: one line and exit, not a worker restarting
-    # forever (a check in __init__) or BentoML's misleading "Attribute not found".
-    raise SystemExit(problem)
+FEEDBACK = os.environ.get("SHIPYARD_FEEDBACK_LOG", SETTINGS.feedback_log.path)
+FEEDBACK_PATH = log_path(FEEDBACK) if FEEDBACK else None
+for _path in (LOG_PATH, FEEDBACK_PATH):
+    if _path is not None and (problem := check_writable(_path)):
+        # At import, in `bentoml serve` itself: one line and exit, not a worker restarting
+        # forever (a check in __init__) or BentoML's misleading "Attribute not found".
+        raise SystemExit(problem)
 
 
-class PredictRequest(bentoml.IODescriptor):
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+class Validated(bentoml.IODescriptor):
+    """A request validated once, from the body's bytes, by JsonContract (middleware): the
+    API gets that object, and for /predict the log records it. Without it (never on these
+    routes), BentoML parses as usual."""
+
+    @classmethod
+    async def from_http_request(cls, request: Any, serde: Any) -> Any:
+        validated = request.scope.get("state", {}).get(VALIDATED)
+        if validated is None:
+            return await super().from_http_request(request, serde)
+        return validated
+
+
+class PredictRequest(Validated):
     """{"rows": [{column: value}]}: 1 to serve.max_rows rows."""
 
     rows: Rows  # type: ignore[valid-type]
 
-    @classmethod
-    async def from_http_request(cls, request: Any, serde: Any) -> Any:
-        # Validated once, from the body's bytes, by PredictContract; the log records that
-        # same object. Without it (never on /predict), parse as BentoML would.
-        validated = request.scope.get("state", {}).get(VALIDATED)
-        return (
-            validated if validated is not None else await super().from_http_request(request, serde)
-        )
+
+class FeedbackRequest(Validated):
+    """{"feedback": [{"request_id": ..., "row": 0, "label" (or "value"): ...}]}."""
+
+    feedback: rows_type(Feedback, SETTINGS.max_rows)  # type: ignore[valid-type]
+
+
+class Accepted(BaseModel):
+    accepted: int  # items appended to the feedback log
 
 
 def shadow_predictor(path: str | None) -> Any:
@@ -96,6 +135,17 @@ def shadow_predictor(path: str | None) -> Any:
     return predict
 
 
+FEEDBACK_FILE = (
+    json_lines(
+        FEEDBACK_PATH,
+        SETTINGS.feedback_log.max_bytes,
+        SETTINGS.feedback_log.backups,
+        "shipyard_feedback_log_failed_rows",
+        "Feedback items",
+    )
+    if FEEDBACK_PATH
+    else None
+)
 PREDICTIONS = PredictionLog(
     LOG_PATH,
     SETTINGS.prediction_log.max_bytes,
@@ -122,6 +172,16 @@ class Predictor:
     def __is_ready__(self) -> bool:
         return hasattr(self, "bundle")
 
+    @bentoml.api(route="/feedback", input_spec=FeedbackRequest)
+    async def feedback(self, feedback: list[Feedback]) -> Accepted:  # type: ignore[valid-type]
+        """The true label (or value) of logged predictions, by request id and row, for
+        monitoring: appended to the feedback log."""
+        if FEEDBACK_FILE is not None:
+            at = now()
+            lines = [orjson.dumps({"timestamp": at, **item.model_dump()}) for item in feedback]
+            FEEDBACK_FILE.write_lines([line.decode() for line in lines])
+        return Accepted(accepted=len(feedback))
+
     @bentoml.on_shutdown
     async def flush_log(self) -> None:
         # Requests still waiting for the shadow candidate are logged without it (counted).
@@ -146,6 +206,20 @@ class Predictor:
         return [Prediction(model_version=version, **TASK.answer(labels, o)) for o in outputs]
 
 
+def read_predict(body: bytes) -> PredictRequest:
+    return PredictRequest.model_construct(rows=read_rows(body, Row, SETTINGS.max_rows))
+
+
+def predicted(request_id: str, latency_ms: float, request: Any, answer: bytes) -> None:
+    rows = [record(row) for row in request.rows]
+    PREDICTIONS.add(Entry(request_id, latency_ms, rows, orjson.loads(answer), now()))
+
+
+def read_feedback(body: bytes) -> FeedbackRequest:
+    items = read_items(body, "feedback", Feedback, SETTINGS.max_rows)
+    return FeedbackRequest.model_construct(feedback=items)
+
+
 # Outermost first: the body is read (bounded) before the contract checks it.
 Predictor.add_asgi_middleware(
     RequestBody,
@@ -153,12 +227,17 @@ Predictor.add_asgi_middleware(
     timeout_s=SETTINGS.body_timeout_s,
 )
 Predictor.add_asgi_middleware(
-    PredictContract,
+    JsonContract,
     path="/predict",
-    request_model=PredictRequest,
-    row=Row,
-    max_rows=SETTINGS.max_rows,
-    log=PREDICTIONS,
+    read=read_predict,
+    shape='{"rows": [{column: value}]}',
+    answered=predicted,
+)
+Predictor.add_asgi_middleware(
+    JsonContract,
+    path="/feedback",
+    read=read_feedback,
+    shape='{"feedback": [{"request_id": ..., "row": 0, "label" or "value": ...}]}',
 )
 Predictor.add_asgi_middleware(OpenAPIDocument, path="/docs.json", amend=openapi.amend)
 
