@@ -111,10 +111,14 @@ def data_config(**fields: Any):
 
 def load_test_rows(project: Path) -> tuple[list[dict], list]:
     """Every test-set row as it is in the raw table (every column but the target; null
-    for missing values) and what evaluate predicted for it: a label, or a value."""
+    for missing values) and what evaluate predicted for it with the model the bundle
+    ships (the card's `model`): a label, or a value."""
+    from shipyard.pipeline.bundle import read_card, shipped_model
+
     params = yaml.safe_load((project / "params.yaml").read_text())
     raw = pd.read_parquet(project / "data/raw/dataset.parquet")
-    predictions = pd.read_parquet(project / "data/predictions/mlp.parquet")
+    model = shipped_model(read_card(project / "models/bundle"))
+    predictions = pd.read_parquet(project / f"data/predictions/{model}.parquet")
     rows = raw.loc[predictions["row_id"]].drop(columns=params["data"]["target"])
     rows = rows.astype(object).where(rows.notna(), None)
     labels = params["data"]["labels"]
@@ -285,14 +289,19 @@ BROKEN_TABLES: dict[str, Breakage] = {
 # Written by shipyard.pipeline.bundle itself, so tests never spell a schema out by hand.
 
 
-def toy_bundle(dest: Path, data: Any = None, n_rows: int = 60, seed: int = 0) -> tuple[Path, Any]:
+def toy_bundle(
+    dest: Path, data: Any = None, n_rows: int = 60, seed: int = 0, model_kind: str = "mlp"
+) -> tuple[Path, Any]:
     """A real bundle in `dest`/bundle for `data` (data_config() unless given), as package
-    writes it: a featurizer fit on `n_rows` seeded raw rows, an untrained network for the
-    data's task, schema and card. Returns (the bundle, the raw rows)."""
+    writes it: a featurizer fit on `n_rows` seeded raw rows; the model `model_kind` ships:
+    an untrained network for the data's task ("mlp"), or the data's scikit-learn baseline
+    fit to random targets ("baseline"); schema and card. Returns (the bundle, the raw
+    rows)."""
     import numpy as np
     import torch
+    from sklearn.linear_model import LogisticRegression, Ridge
 
-    from shipyard.config import ModelConfig, Params
+    from shipyard.config import ModelConfig, PackageConfig, Params
     from shipyard.pipeline import bundle, features, mlp, sklearn_io
     from shipyard.pipeline.task import task
     from shipyard.pipeline.training import architecture
@@ -311,13 +320,28 @@ def toy_bundle(dest: Path, data: Any = None, n_rows: int = 60, seed: int = 0) ->
     y = rng.normal(50, 10, n_rows)  # a regression's target scale; a classifier ignores it
     torch.manual_seed(seed)
     mlp.save(mlp.MLP(architecture((x, y), task(data.task), data.labels, model)), dest / "mlp")
+    if data.labels:  # every label seen, so the baseline has a column for each
+        classes = np.resize(np.arange(len(data.labels)), n_rows)
+        estimator = LogisticRegression().fit(x, rng.permutation(classes))
+    else:
+        estimator = Ridge().fit(x, y)
+    sklearn_io.dump(estimator, dest / "baseline.skops")
 
-    schema = bundle.schema_for(data)
-    weights = (dest / "mlp" / mlp.WEIGHTS).read_bytes()
-    version = bundle.model_version(data.name, model.name, weights, schema)
-    params = Params(seed=seed, data=data, features=cfg, model=model)
-    card = bundle.card_for(params, schema, version, "0" * 32, {"mlp": {}})
-    bundle.write(dest / "bundle", dest / "featurizer.skops", dest / "mlp", schema, card)
+    # The MLP wins on the main metric, or the baseline, as `model_kind` says.
+    metrics = {"mlp": {"accuracy": 0.75}, "baseline": {"accuracy": 0.5}}
+    if model_kind == "baseline":
+        metrics = {"mlp": metrics["baseline"], "baseline": metrics["mlp"]}
+    params = Params(seed=seed, data=data, features=cfg, model=model, package=PackageConfig("best"))
+    bundle.build(
+        dest / "bundle",
+        dest / "featurizer.skops",
+        dest / "mlp",
+        dest / "baseline.skops",
+        params,
+        metrics,
+        "accuracy",
+        "0" * 32,
+    )
     return dest / "bundle", raw
 
 

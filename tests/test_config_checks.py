@@ -25,6 +25,7 @@ def compose(tmp_path, *overrides: str) -> None:
         (["gate.bootstrap.confidence=1.5"], "gate.bootstrap: confidence in (0, 1)"),
         (["+gate.rules.rmse={limit: 1}"], "gate.rules: ['rmse'] are not classification metrics"),
         (["gate.model=forest"], "gate.model: 'forest' is not one of ('mlp', 'baseline')"),
+        (["package.model=forest"], "package.model: 'forest' is not one of ['best', 'mlp', "),
         (["data.task=ranking"], "unknown task 'ranking'"),
         (["~data.checks.min_rows"], "data.checks.min_rows"),
         (["model.lr=abc"], "bad key 'model.lr'"),

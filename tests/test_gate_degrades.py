@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from shipyard.gitops import revisions
+from shipyard.pipeline.bundle import read_card, shipped
 from tests.helpers import RELAXED, copy_repo, ran, run
 from tests.servers import S3Server
 
@@ -91,7 +92,8 @@ def assert_degrades(repo: Path, base: str, note: str, *args: str, partial: bool 
     assert len(limits) == 4  # the absolute limits always run
 
     proc, text = report(repo, base, *args)
-    assert "**Quality gate: PASSED**" in text and "Model version: `digits-mlp-" in text
+    assert "**Quality gate: PASSED**" in text and "Model version: `digits-" in text
+    assert f"\n{shipped(read_card(repo / 'models/bundle'))}\n" in text  # which model ships
     # `partial`: the remote-bound `dvc diff` may be missing too, with its own line.
     assert note in notes_in(text) if partial else notes_in(text) == [note], text
     assert f"report: {note}" in proc.stdout

@@ -88,6 +88,17 @@ def test_model_version_is_near_the_top():
     assert unpackaged.splitlines()[2] == "Model: not packaged"
 
 
+def test_report_says_which_model_ships_and_shows_both_models_metrics():
+    ships = "Ships: **baseline** (package.model: best): test accuracy 0.9000 vs mlp 0.8000"
+    metrics = {
+        f"{model}.accuracy": {"old": 0.8, "new": new, "diff": new - 0.8}
+        for model, new in (("mlp", 0.8), ("baseline", 0.9))
+    }
+    text = render("abc", "main", Changes(metrics, {}, {}), Verdict(), "d-baseline-1", shipped=ships)
+    assert text.splitlines()[2:5] == ["Model version: `d-baseline-1`", "", ships]
+    assert "| mlp.accuracy | 0.8000 |" in text and "| baseline.accuracy | 0.8000 |" in text
+
+
 REPRO = {
     "stages": [
         {"name": "ingest", "status": "unchanged", "seconds": None},

@@ -81,6 +81,7 @@ def test_bento_carries_model_labels_and_a_dockerfile(bento, project):
     )
     card = json.loads((project / "models/bundle/card.json").read_text())
     assert model["labels"]["version"] == card["version"]
+    assert model["labels"]["model"] == card["model"]  # the MLP or the baseline: it ships
     assert float(model["labels"]["mlp.accuracy"]) == pytest.approx(
         card["metrics"]["mlp"]["accuracy"], abs=1e-4
     )

@@ -74,7 +74,7 @@ def _report(args: argparse.Namespace) -> None:
     from shipyard.config import GateConfig, load_section
     from shipyard.gitops import report, revisions
     from shipyard.gitops.quality import run_gate
-    from shipyard.pipeline.bundle import read_card
+    from shipyard.pipeline.bundle import read_card, shipped
 
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -89,9 +89,11 @@ def _report(args: argparse.Namespace) -> None:
     # base None (not to be had): this run alone, the verdict's note says why.
     changes = report.collect(base, out.parent, timeout=args.fetch_timeout)
     try:
-        version: str | None = read_card(args.bundle)["version"]
+        card = read_card(args.bundle)
+        version: str | None = card["version"]
+        ships: str | None = shipped(card)
     except (OSError, ValueError, KeyError):  # not packaged (yet), or not a card
-        version = None
+        version = ships = None
     try:
         repro = report.read_repro_log(Path(args.repro_log))
     except ValueError as err:  # a broken log costs its section, not the report
@@ -105,6 +107,7 @@ def _report(args: argparse.Namespace) -> None:
         model_version=version,
         repro=repro,
         image_url=args.image_url,
+        shipped=ships,
     )
     out.write_text(text)
     print(f"report: {out} (gate {'passed' if verdict.passed else 'FAILED'})")

@@ -17,6 +17,9 @@ PARAMS_FILE = "params.yaml"
 
 # What evaluate scores, as metrics.json and the gate (gate.model) name them.
 MODELS = ("mlp", "baseline")
+# package.model: ship the better of MODELS by the gate's main metric (ties: the baseline,
+# the simpler model), or name one of them.
+BEST = "best"
 
 # The largest magnitude a raw number may have, in training data and in requests alike:
 # beyond it, standardized features and a float32 network overflow to inf/NaN.
@@ -130,6 +133,15 @@ class TrainerConfig:
 @dataclass
 class EvaluateConfig:
     plot_rows: int  # the most test rows drawn in plots (metrics use them all)
+
+
+@dataclass
+class PackageConfig:
+    model: str  # BEST, or one of MODELS
+
+    def __post_init__(self) -> None:
+        if self.model not in (BEST, *MODELS):
+            raise ConfigError(f"package.model: '{self.model}' is not one of {[BEST, *MODELS]}")
 
 
 @dataclass
@@ -251,6 +263,7 @@ class Params:
     gate: GateConfig | None = None
     evaluate: EvaluateConfig | None = None
     monitor: MonitorConfig | None = None
+    package: PackageConfig | None = None
 
 
 # Hydra's own keys in a `_target_` spec, not arguments of the target.

@@ -96,11 +96,16 @@ def render(
     model_version: str | None = None,
     repro: dict[str, Any] | None = None,
     image_url: str | None = None,
+    shipped: str | None = None,
 ) -> str:
     """The report. `repro`: `shipyard repro`'s stage log; `image_url`: None links the PNGs
-    by file name (next to the report), a URL links URL/<png>, "" names them without links."""
+    by file name (next to the report), a URL links URL/<png>, "" names them without links;
+    `shipped`: which model the bundle ships and by how much (pipeline/bundle.py: shipped).
+    The metrics table has both models' metrics."""
     lines = [f"# Model report: `{head}` vs `{base}`", ""]
     lines += [f"Model version: `{model_version}`" if model_version else "Model: not packaged", ""]
+    if model_version and shipped:
+        lines += [shipped, ""]
     status = "PASSED" if verdict.passed else "FAILED"
     lines += [
         f"**Quality gate: {status}**"

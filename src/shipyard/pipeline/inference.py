@@ -1,6 +1,8 @@
 """A bundle loaded for inference: raw rows (by feature name) in, class probabilities or
-values out. The service uses it; the files it loads are pipeline/bundle.py's format. Apart
-from that format, so that changing how a bundle is served reruns no pipeline stage."""
+values out, from whichever model the bundle ships (the MLP or the scikit-learn baseline),
+scored exactly as evaluate scores it. The service uses it; the files it loads are
+pipeline/bundle.py's format. Apart from that format, so that changing how a bundle is
+served reruns no pipeline stage."""
 
 from __future__ import annotations
 
@@ -11,12 +13,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from shipyard.pipeline import sklearn_io
-from shipyard.pipeline.bundle import FEATURIZER, BundleSchema, read_card, read_schema
+from shipyard.pipeline.bundle import (
+    ESTIMATOR,
+    FEATURIZER,
+    BundleSchema,
+    read_card,
+    read_schema,
+    shipped_model,
+)
+from shipyard.pipeline.task import task
 
 if TYPE_CHECKING:  # torch and pandas load only where a bundle is loaded
     import pandas as pd
-
-    from shipyard.pipeline import mlp
 
 
 def tune_for_serving(torch_threads: int) -> None:
@@ -35,11 +43,12 @@ class Bundle:
     """A loaded bundle: raw rows (by feature name) in, class probabilities or values out."""
 
     featurizer: Any
-    net: mlp.MLP
+    model: Any  # what the card's `model` names: an mlp.MLP, or a scikit-learn estimator
     schema: BundleSchema
     card: dict[str, Any]
 
     def __post_init__(self) -> None:
+        self._task = task(self.schema.task)
         from shipyard.workarounds.fast_transform import compile_featurizer
 
         # The hot path skips scikit-learn's (and pandas') per-call overhead when it can.
@@ -50,15 +59,25 @@ class Bundle:
 
     @classmethod
     def load(cls, path: str | Path) -> Bundle:
-        from shipyard.pipeline import mlp
-
         src = Path(path)
+        card = read_card(src)
+        if shipped_model(card) == "mlp":
+            from shipyard.pipeline import mlp
+
+            model = mlp.load(src)
+        else:
+            model = sklearn_io.load(src / ESTIMATOR)
         return cls(
             featurizer=sklearn_io.load(src / FEATURIZER),
-            net=mlp.load(src),
+            model=model,
             schema=read_schema(src),
-            card=read_card(src),
+            card=card,
         )
+
+    @property
+    def kind(self) -> str:
+        """Which model the bundle ships: "mlp" or "baseline" (config.MODELS)."""
+        return shipped_model(self.card)
 
     @property
     def version(self) -> str:
@@ -79,11 +98,10 @@ class Bundle:
     def predict(self, rows: pd.DataFrame) -> np.ndarray:
         """Class probabilities (rows x labels) or predicted values, for raw rows."""
         from shipyard.pipeline.features import featurize, inputs
-        from shipyard.pipeline.mlp import predict
 
         x = inputs(rows, self.features, self.categorical)
         if self._fast is None:
-            return predict(self.net, featurize(x, self.featurizer))
+            return self._scores(featurize(x, self.featurizer))
         numeric = x.iloc[:, self._numeric_at].to_numpy(dtype=np.float64)
         return self._predict_fast(numeric, x.iloc[:, self._categorical_at].to_numpy(object))
 
@@ -106,6 +124,15 @@ class Bundle:
         return self._predict_fast(x, np.empty((len(x), 0), dtype=object))
 
     def _predict_fast(self, numeric: np.ndarray, categorical: np.ndarray) -> np.ndarray:
-        from shipyard.pipeline.mlp import predict
+        return self._scores(self._fast(numeric, categorical).astype(np.float32))
 
-        return predict(self.net, self._fast(numeric, categorical).astype(np.float32))
+    def _scores(self, x: np.ndarray) -> np.ndarray:
+        """The shipped model's scores for float32 features, as evaluate computes them
+        (pipeline/evaluation.py: score), so that they equal its saved predictions."""
+        if self.kind == "mlp":
+            from shipyard.pipeline.mlp import predict
+
+            output = predict(self.model, x)
+        else:
+            output = self._task.baseline_scores(self.model, x, self.labels)
+        return self._task.tidy(np.asarray(output, dtype=np.float64))

@@ -96,6 +96,13 @@ def residual_points(y_true: np.ndarray, predicted: np.ndarray) -> list[dict[str,
     ]
 
 
+def in_c_order(x: np.ndarray) -> np.ndarray:
+    """Features as a row-major array. A float32 matrix product sums in another order for
+    a column-major array (the features files' arrays are; the service's rows are not), so
+    the baseline scores the same rows the same way in evaluate and in the service."""
+    return np.ascontiguousarray(x)
+
+
 class Task:
     """The interface: one instance per task in TASKS."""
 
@@ -223,7 +230,7 @@ class Classification(Task):
     def baseline_scores(self, estimator: Any, x: np.ndarray, labels: list[Any] | None) -> Any:
         # The baseline has columns only for classes it saw in training; widen to all labels.
         proba = np.zeros((len(x), len(labels or [])))
-        proba[:, estimator.classes_] = estimator.predict_proba(x)
+        proba[:, estimator.classes_] = estimator.predict_proba(in_c_order(x))
         return proba
 
     def tidy(self, scores: np.ndarray) -> np.ndarray:
@@ -343,7 +350,7 @@ class Regression(Task):
         return out
 
     def baseline_scores(self, estimator: Any, x: np.ndarray, labels: list[Any] | None) -> Any:
-        return estimator.predict(x)
+        return estimator.predict(in_c_order(x))
 
     def tidy(self, scores: np.ndarray) -> np.ndarray:
         return scores

@@ -10,10 +10,14 @@ from typing import Any
 
 
 def labels_for(card: dict[str, Any]) -> dict[str, str]:
-    """The model card as BentoML labels (strings only): version, params, metrics."""
+    """The model card as BentoML labels (strings only): version, the model it ships,
+    params, metrics."""
+    from shipyard.pipeline.bundle import shipped_model
+
     params = json.dumps(card["params"], sort_keys=True).encode()
     labels = {
         "version": card["version"],
+        "model": shipped_model(card),
         "params_hash": hashlib.sha256(params).hexdigest()[:12],
         "data_md5": card["data_md5"],
     }

@@ -1,4 +1,6 @@
-"""package: models/bundle/, everything the service needs plus a model card."""
+"""package: models/bundle/, everything the service needs plus a model card. It ships the
+MLP or the baseline: `package.model` names one, or `best` picks the better by the gate's
+main metric (pipeline/bundle.py: choose)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,9 @@ from shipyard.config import (
     PARAMS_FILE,
     DataConfig,
     FeaturesConfig,
+    GateConfig,
     ModelConfig,
+    PackageConfig,
     Params,
     TrainerConfig,
     load_dict,
@@ -25,14 +29,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--raw", type=Path, required=True, help="raw table, hashed into the card")
     parser.add_argument("--featurizer", type=Path, required=True)
-    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--model", type=Path, required=True, help="MLP directory")
+    parser.add_argument("--baseline", type=Path, required=True, help="baseline (.skops)")
     parser.add_argument("--metrics", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--params", default=PARAMS_FILE)
     args = parser.parse_args(argv)
 
     from shipyard.pipeline import bundle
-    from shipyard.pipeline.mlp import WEIGHTS
 
     # The sections dvc.yaml declares for this stage, and no others: the card records them.
     params = Params(
@@ -42,15 +46,16 @@ def main(argv: list[str] | None = None) -> None:
         model=load_section("model", ModelConfig, args.params),
         baseline=load_dict("baseline", args.params),
         trainer=load_section("trainer", TrainerConfig, args.params),
+        package=load_section("package", PackageConfig, args.params),
     )
-    schema = bundle.schema_for(params.data)
-    weights = (args.model / WEIGHTS).read_bytes()
-    version = bundle.model_version(params.data.name, params.model.name, weights, schema)
-    data_md5 = hashlib.md5(args.raw.read_bytes()).hexdigest()
+    # Of the gate's section, the main metric only (dvc.yaml declares no more).
+    main_metric = load_section("gate", GateConfig, args.params).main_metric
     metrics = json.loads(args.metrics.read_text())
-    card = bundle.card_for(params, schema, version, data_md5, metrics)
-    bundle.write(args.out, args.featurizer, args.model, schema, card)
-    print(f"package: {version} -> {args.out}")
+    data_md5 = hashlib.md5(args.raw.read_bytes()).hexdigest()
+    card = bundle.build(
+        args.out, args.featurizer, args.model, args.baseline, params, metrics, main_metric, data_md5
+    )
+    print(f"package: {card['version']} -> {args.out}; {bundle.shipped(card)}")
 
 
 if __name__ == "__main__":
