@@ -96,27 +96,62 @@ def test_the_window_reads_rotated_files_newest_first(tmp_path):
     assert [r["x"] for r in newest_rows(log, 4)] == [2, 3, 4, 5]
 
 
-def line(request_id: str, label: int, at: str = "2026-01-01T00:00:00+00:00") -> dict:
-    return {"request_id": request_id, "row": 0, "timestamp": at, "output": {"label": label}}
+def line(request_id: str, label: int, version: str = "v1") -> dict:
+    at = "2026-01-01T00:00:00+00:00"
+    output = {"label": label}
+    return {
+        "request_id": request_id,
+        "row": 0,
+        "timestamp": at,
+        "model_version": version,
+        "output": output,
+    }
 
 
 def test_feedback_joins_by_request_and_row_and_judges_the_realized_accuracy():
     from shipyard.monitor.report import feedback_section
     from tests.test_drift import CONFIG
 
-    card = {"metrics": {"mlp": {"accuracy": 0.95}}}
-    window = [line(f"r{i}", i % 2) for i in range(200)]
+    card = {"version": "v1", "metrics": {"mlp": {"accuracy": 0.95}}}
+    test = (342, 360)  # evaluate's test set: 0.95 right
+    # and 50 rows of the model before: not this card's to judge
+    window = [line(f"old{i}", 0, "v0") for i in range(50)] + [
+        line(f"r{i}", i % 2) for i in range(200)
+    ]
     later = "2026-01-01T00:01:00+00:00"  # a minute after each prediction
     # half the window labelled; the model right on 60 % of those: far below 0.95
     truth = [
         {"request_id": f"r{i}", "row": 0, "timestamp": later, "label": i % 2 if i % 5 < 3 else 7}
         for i in range(0, 200, 2)
     ]
-    section = feedback_section(window, truth, card, labelled=True, config=CONFIG)
+    section = feedback_section(window, truth, card, True, CONFIG, test)
+    assert section["model_rows"] == 200 and section["other_versions_rows"] == 50
     assert section["labelled_rows"] == 100 and section["join_rate"] == 0.5
     assert section["label_delay_s"] == {"median": 60.0, "p90": 60.0}
     assert section["realized"] == 0.6 and section["verdict"] == "worse than on the test set"
     right = [{**t, "label": int(t["request_id"][1:]) % 2} for t in truth]
-    assert feedback_section(window, right, card, True, CONFIG)["verdict"] == "as on the test set"
-    few = feedback_section(window, truth[:10], card, True, CONFIG)
+    assert (
+        feedback_section(window, right, card, True, CONFIG, test)["verdict"] == "as on the test set"
+    )
+    untested = feedback_section(window, truth, card, True, CONFIG, None)
+    assert untested["verdict"].startswith("reported") and untested["realized"] == 0.6
+    few = feedback_section(window, truth[:10], card, True, CONFIG, test)
     assert few["verdict"].startswith("insufficient labels")
+
+
+def test_integer_categories_with_gaps_are_one_category_in_both_tables(tmp_path):
+    # the reference column has gaps, so it is read as floats (3.0); requests send 3
+    data = data_config(numeric_features=["a"], categorical_features=["k"], nullable=["k"])
+    toy_bundle(tmp_path, data, n_rows=60)
+    rng = np.random.default_rng(1)
+    codes = rng.choice([1, 2, 3], 5000).astype(float)
+    codes[:50] = np.nan
+    reference = tmp_path / "train.parquet"
+    pd.DataFrame({"a": rng.normal(10, 3, 5000), "k": codes}).to_parquet(reference)
+    window = pd.DataFrame({"a": rng.normal(10, 3, 1500), "k": rng.choice([1, 2, 3], 1500)})
+    window = window.astype(object)
+    window.loc[:14, "k"] = None  # the same 1 % of gaps
+    log = tmp_path / "predictions.jsonl"
+    write_log(log, window)
+    _, report = run_monitor(tmp_path, log, reference)
+    assert report["drift"]["verdict"] == "no drift", report["drift"]

@@ -387,6 +387,7 @@ def test_a_full_disk_drops_rows_counted_and_reported_once(project, tmp_path):
     env = {
         "SHIPYARD_BUNDLE": str(project / "models/bundle"),
         "SHIPYARD_PREDICTION_LOG": "/dev/full",  # every write fails: ENOSPC
+        "SHIPYARD_FEEDBACK_LOG": "/dev/full",
     }
     rows, _ = load_test_rows(project)
     with bentoml_serve(
@@ -394,11 +395,15 @@ def test_a_full_disk_drops_rows_counted_and_reported_once(project, tmp_path):
     ) as url:
         for _ in range(5):
             assert predict(url, rows[:3]).status_code == 200
+        # ground truth is not resent: a 503 tells the client to retry it
+        truth = {"feedback": [{"request_id": "r", "label": load_test_rows(project)[1][0]}]}
+        assert httpx.post(f"{url}/feedback", json=truth, timeout=10).status_code == 503
         metrics = httpx.get(f"{url}/metrics").text
     assert "shipyard_prediction_log_failed_rows_total 15.0" in metrics
+    assert "shipyard_feedback_log_failed_rows_total 1.0" in metrics
     text = (tmp_path / "server.log").read_text()
     assert "Traceback" not in text
-    assert text.count("No space left on device") == 1
+    assert text.count("No space left on device") == 2  # once for each log
 
 
 def test_feedback_is_validated_and_logged_beside_the_predictions(server, project):

@@ -215,6 +215,8 @@ class MonitorConfig:
             raise ConfigError("monitor.alpha: a rate in (0, 1)")
         if not 0 < self.min_rows <= self.window_rows:
             raise ConfigError("monitor.min_rows: at least 1 and at most monitor.window_rows")
+        if self.min_labels < 1 or self.numeric_effect < 0 or self.categorical_effect < 0:
+            raise ConfigError("monitor.min_labels: >= 1; monitor.*_effect: >= 0")
 
 
 @dataclass

@@ -23,12 +23,13 @@ if TYPE_CHECKING:
     import pandas as pd
 
 MISSING = "<missing>"  # a category of its own: more missing values is drift too
+OTHER = "<other>"  # categories too rare for chi-square (expected < 5 in the window), lumped
 
 
 @dataclass(frozen=True)
 class ColumnDrift:
     column: str
-    kind: str  # "numeric" or "categorical"
+    kind: str  # "numeric", "categorical", or "missing" (a numeric column's gaps)
     test: str
     p_value: float
     q_value: float  # Benjamini-Hochberg adjusted
@@ -48,12 +49,32 @@ def _numeric(reference: np.ndarray, window: np.ndarray) -> tuple[float, float]:
     return p, float(stats.wasserstein_distance(reference, window)) / scale
 
 
+def _missing(reference: np.ndarray, window: np.ndarray) -> tuple[float, float]:
+    """A numeric column's share of missing values: chi-square on missing/present counts,
+    effect the change in share."""
+    from scipy import stats
+
+    gaps = [int(np.isnan(reference).sum()), int(np.isnan(window).sum())]
+    table = np.array([gaps, [len(reference) - gaps[0], len(window) - gaps[1]]])
+    if (table.sum(axis=1) == 0).any():
+        return 1.0, 0.0
+    p = float(stats.chi2_contingency(table).pvalue)
+    return p, abs(gaps[1] / len(window) - gaps[0] / len(reference))
+
+
 def _categorical(reference: pd.Series, window: pd.Series) -> tuple[float, float]:
     from scipy import stats
     from scipy.spatial.distance import jensenshannon
 
     ref = reference.astype("string").fillna(MISSING).value_counts()
     win = window.astype("string").fillna(MISSING).value_counts()
+    # chi-square wants expected counts >= 5, and Jensen-Shannon is biased up on sparse
+    # counts: a category the window would see fewer than 5 times (or the reference never
+    # saw) joins the rest in OTHER; MISSING stays itself
+    expected = ref / ref.sum() * win.sum()
+    rare = {c for c in set(ref.index) | set(win.index) if c != MISSING and expected.get(c, 0) < 5}
+    ref = ref.rename(lambda c: OTHER if c in rare else c).groupby(level=0).sum()
+    win = win.rename(lambda c: OTHER if c in rare else c).groupby(level=0).sum()
     categories = sorted(set(ref.index) | set(win.index))
     table = np.array([[ref.get(c, 0) for c in categories], [win.get(c, 0) for c in categories]])
     if len(categories) < 2:
@@ -77,17 +98,23 @@ def column_drift(
         return None
     found = []
     for column in numeric:
-        p, effect = _numeric(
-            reference[column].to_numpy(dtype=float), window[column].to_numpy(dtype=float)
-        )
+        ref, win = reference[column].to_numpy(dtype=float), window[column].to_numpy(dtype=float)
+        p, effect = _numeric(ref, win)
         found.append((column, "numeric", "ks", p, effect, "wasserstein/std"))
+        if np.isnan(ref).any() or np.isnan(win).any():  # gaps the values alone cannot show
+            p, effect = _missing(ref, win)
+            found.append((column, "missing", "chi2", p, effect, "missing share change"))
     for column in categorical:
         p, effect = _categorical(reference[column], window[column])
         found.append((column, "categorical", "chi2", p, effect, "jensen-shannon"))
     if not found:
         return []
     q = stats.false_discovery_control([f[3] for f in found], method="bh")
-    floors = {"numeric": config.numeric_effect, "categorical": config.categorical_effect}
+    floors = {
+        "numeric": config.numeric_effect,
+        "categorical": config.categorical_effect,
+        "missing": config.categorical_effect,
+    }
     return [
         ColumnDrift(
             column=column,

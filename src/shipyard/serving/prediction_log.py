@@ -93,12 +93,15 @@ class _File(logging.handlers.RotatingFileHandler):
         self._error = False
         self._size: int | None = None
 
-    def write_lines(self, lines: list[str]) -> None:
-        """One write (one record: never split by a rotation) of JSON lines."""
+    def write_lines(self, lines: list[str]) -> bool:
+        """One write (one record: never split by a rotation) of JSON lines; False if it
+        failed (counted and reported: handleError)."""
         text = "\n".join(lines)
         record = logging.LogRecord(self.baseFilename, logging.INFO, "", 0, text, None, None)
         record.rows = len(lines)
-        self.handle(record)
+        with self.lock:  # handle() takes it too (reentrant): _error is this record's
+            self.handle(record)
+            return not self._error
 
     def _open(self) -> Any:
         Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)

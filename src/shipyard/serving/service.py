@@ -21,6 +21,7 @@ from typing import Any
 import bentoml
 import orjson
 from pydantic import BaseModel
+from starlette.responses import JSONResponse
 
 from shipyard.config import MAX_ABS_VALUE, ServeConfig, load_section
 from shipyard.pipeline.bundle import read_schema
@@ -176,10 +177,14 @@ class Predictor:
     async def feedback(self, feedback: list[Feedback]) -> Accepted:  # type: ignore[valid-type]
         """The true label (or value) of logged predictions, by request id and row, for
         monitoring: appended to the feedback log."""
-        if FEEDBACK_FILE is not None:
-            at = now()
-            lines = [orjson.dumps({"timestamp": at, **item.model_dump()}) for item in feedback]
-            FEEDBACK_FILE.write_lines([line.decode() for line in lines])
+        # Ground truth is not resent: say when it was not stored, so the client retries
+        # (a Response is answered as it is; BentoML documents the return type above).
+        if FEEDBACK_FILE is None:
+            return JSONResponse({"error": "no feedback log (serve.feedback_log.path)"}, 503)
+        at = now()
+        lines = [orjson.dumps({"timestamp": at, **item.model_dump()}) for item in feedback]
+        if not FEEDBACK_FILE.write_lines([line.decode() for line in lines]):
+            return JSONResponse({"error": "the feedback log cannot be written now"}, 503)
         return Accepted(accepted=len(feedback))
 
     @bentoml.on_shutdown
