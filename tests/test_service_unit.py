@@ -123,3 +123,16 @@ def test_read_rows_bounds_the_problems_of_any_request():
         with pytest.raises(Problems) as bad:
             read_rows(body, row, 5)
         assert said in bad.value.first[0]["msg"], body[:40]
+
+
+def test_the_default_body_limit_fits_the_largest_valid_requests():
+    from shipyard.serving.schema import MAX_CATEGORY_LENGTH, body_limit
+
+    wide = schema_for(data_config(numeric_features=["n"], categorical_features=["k"]))
+    astral = "\U0001f600" * MAX_CATEGORY_LENGTH  # escaped by json.dumps as 12 bytes each
+    rows = {"rows": [{"n": -1.2345678901234567e-300, "k": astral}] * 50}
+    assert len(json.dumps(rows)) <= body_limit(wide, 50)
+    # one number per row: feedback items (a 64-character request id) are the larger
+    narrow = schema_for(data_config(task="regression", labels=None, numeric_features=["n"]))
+    item = {"request_id": "\u00e9" * 64, "row": 49, "value": -1.2345678901234567e-300}
+    assert len(json.dumps({"feedback": [item] * 50})) <= body_limit(narrow, 50)

@@ -74,14 +74,16 @@ def rows_type(row: type[BaseModel], max_rows: int) -> Any:
 
 def body_limit(schema: BundleSchema, max_rows: int) -> int:
     """Bytes enough for `max_rows` of the largest valid rows, however a client formats
-    its JSON within reason (`, ` and `: ` separators, escaped text): the default body limit,
-    so that every request `max_rows` allows fits."""
+    its JSON within reason (`, ` and `: ` separators, escaped text), or of feedback items:
+    the default body limit, so that every request `max_rows` allows fits."""
     text = set(schema.categorical) | set(schema.ignored)
     row = 2 + sum(  # {"name": value, ...}
         len(json.dumps(name)) + 4 + (TEXT_BYTES if name in text else NUMBER_BYTES)
         for name in [*schema.features, *schema.ignored]
     )
-    return 64 + max_rows * (row + 2)
+    # /feedback takes as many items: a request id (64 characters), a row, a label or value
+    item = 2 + (16 + 2 + 12 * 64) + (9 + NUMBER_BYTES) + (11 + TEXT_BYTES)
+    return 64 + max_rows * (max(row, item) + 2)
 
 
 def record(row: BaseModel) -> dict[str, Any]:
