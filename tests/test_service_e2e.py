@@ -404,6 +404,8 @@ def test_a_full_disk_drops_rows_counted_and_reported_once(project, tmp_path):
     text = (tmp_path / "server.log").read_text()
     assert "Traceback" not in text
     assert text.count("No space left on device") == 2  # once for each log
+    assert "feedback log /dev/full" in text  # each log says which it is, and its counter
+    assert "shipyard_feedback_log_failed_rows_total until" in text
 
 
 def test_feedback_is_validated_and_logged_beside_the_predictions(server, project):

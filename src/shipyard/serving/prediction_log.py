@@ -49,9 +49,14 @@ def log_path(path: str) -> Path:
     return Path(base, path)
 
 
-def check_writable(path: Path) -> str | None:
-    """Why the log cannot be written at `path`, in one line; None if it can. Creates its
-    folder and the (empty) file, as the first write would."""
+def check_writable(
+    path: Path,
+    what: str = "prediction log",
+    setting: str = "serve.prediction_log.path or SHIPYARD_PREDICTION_LOG",
+) -> str | None:
+    """Why the log (`what`, configured by `setting`) cannot be written at `path`, in one
+    line; None if it can. Creates its folder and the (empty) file, as the first write
+    would."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("ab"):
@@ -59,10 +64,7 @@ def check_writable(path: Path) -> str | None:
         if path.is_file() and not os.access(path.parent, os.W_OK):  # rotation renames there
             raise PermissionError(13, "its folder is not writable")
     except OSError as err:
-        return (
-            f"prediction log {path}: {err.strerror or err} "
-            "(set serve.prediction_log.path or SHIPYARD_PREDICTION_LOG)"
-        )
+        return f"{what} {path}: {err.strerror or err} (set {setting})"
     return None
 
 
@@ -76,19 +78,26 @@ def counter(name: str, documentation: str) -> Any:
     return prometheus_client.Counter(name, documentation)
 
 
-def json_lines(path: Path, max_bytes: int, backups: int, metric: str, what: str) -> _File:
-    """A rotated JSON-lines file whose failed rows are counted in `metric` (/metrics)."""
-    return _File(path, max_bytes, backups, counter(metric, f"{what} the log failed to write"))
+def json_lines(
+    path: Path, max_bytes: int, backups: int, what: str, metric: str, rows: str
+) -> _File:
+    """A rotated JSON-lines file (`what`, for messages) whose failed `rows` are counted in
+    the counter `metric` on /metrics."""
+    return _File(path, max_bytes, backups, what, metric, rows)
 
 
 class _File(logging.handlers.RotatingFileHandler):
     """RotatingFileHandler whose failures are counted, not printed per record."""
 
-    def __init__(self, path: Path, max_bytes: int, backups: int, failed: Any) -> None:
+    def __init__(
+        self, path: Path, max_bytes: int, backups: int, what: str, metric: str, rows: str
+    ) -> None:
         super().__init__(
             path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8", delay=True
         )
-        self.failed = failed
+        self.what = what
+        self.metric = metric
+        self.failed = counter(metric, f"{rows} the {what} failed to write")
         self.failing = False
         self._error = False
         self._size: int | None = None
@@ -116,7 +125,7 @@ class _File(logging.handlers.RotatingFileHandler):
         super().emit(record)
         if not self._error and self.failing:
             self.failing = False
-            log.warning("prediction log %s: writing again", self.baseFilename)
+            log.warning("%s %s: writing again", self.what, self.baseFilename)
 
     def handleError(self, record: logging.LogRecord) -> None:
         self._error = True
@@ -124,10 +133,11 @@ class _File(logging.handlers.RotatingFileHandler):
         if not self.failing:  # once, not per record: a full disk fails every write
             self.failing = True
             log.warning(
-                "prediction log %s: %s; rows are dropped and counted in "
-                "shipyard_prediction_log_failed_rows_total until a write succeeds",
+                "%s %s: %s; rows are dropped and counted in %s_total until a write succeeds",
+                self.what,
                 self.baseFilename,
                 sys.exc_info()[1] or "write failed",
+                self.metric,
             )
         if self._size is not None:  # no half line for the next record to run on from
             with contextlib.suppress(OSError, ValueError):
@@ -165,7 +175,12 @@ class PredictionLog:
         self.file: _File | None = None
         if path is not None:
             self.file = json_lines(
-                path, max_bytes, backups, "shipyard_prediction_log_failed_rows", "Predicted rows"
+                path,
+                max_bytes,
+                backups,
+                "prediction log",
+                "shipyard_prediction_log_failed_rows",
+                "Predicted rows",
             )
         self.shadow = shadow
         self.queue_size = queue
@@ -243,10 +258,10 @@ class PredictionLog:
                 raise ValueError(f"{len(answers)} answers for {len(rows)} rows")
         except Exception as err:  # a failing candidate must never touch the primary
             answers = [{"error": f"{type(err).__name__}: {err}"[:500]}] * len(rows)
-        start = {
-            id(entry): sum(len(e.rows) for e in entries[:i]) for i, entry in enumerate(entries)
-        }
-        self._logged(entries, lambda e: answers[start[id(e)] : start[id(e)] + len(e.rows)])
+        each, at = {}, 0  # each entry's slice of the answers
+        for entry in entries:
+            each[id(entry)], at = answers[at : at + len(entry.rows)], at + len(entry.rows)
+        self._logged(entries, lambda entry: each[id(entry)])
 
     def _logged(
         self, entries: list[Entry], shadow: Callable[[Entry], list[Any]] | None = None

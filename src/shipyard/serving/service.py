@@ -64,15 +64,24 @@ Row = row_model(SCHEMA, MAX_ABS_VALUE)
 Rows = rows_type(Row, SETTINGS.max_rows)
 Prediction = TASK.response_model()
 Feedback = feedback_model(SCHEMA, MAX_ABS_VALUE, SETTINGS.max_rows)
-LOG = os.environ.get("SHIPYARD_PREDICTION_LOG", SETTINGS.prediction_log.path)
-LOG_PATH = log_path(LOG) if LOG else None
-FEEDBACK = os.environ.get("SHIPYARD_FEEDBACK_LOG", SETTINGS.feedback_log.path)
-FEEDBACK_PATH = log_path(FEEDBACK) if FEEDBACK else None
-for _path in (LOG_PATH, FEEDBACK_PATH):
-    if _path is not None and (problem := check_writable(_path)):
-        # At import, in `bentoml serve` itself: one line and exit, not a worker restarting
-        # forever (a check in __init__) or BentoML's misleading "Attribute not found".
+
+
+def configured_log(name: str, env: str, path: str | None) -> Path | None:
+    """Where the `name` log goes: `env`, else serve.<name>_log.path (`path`); None = off.
+    Checked here, at import, in `bentoml serve` itself: one line and exit if it cannot be
+    written, not a worker restarting forever (a check in __init__) or BentoML's misleading
+    "Attribute not found"."""
+    value = os.environ.get(env, path)
+    if not value:
+        return None
+    where = log_path(value)
+    if problem := check_writable(where, f"{name} log", f"serve.{name}_log.path or {env}"):
         raise SystemExit(problem)
+    return where
+
+
+LOG_PATH = configured_log("prediction", "SHIPYARD_PREDICTION_LOG", SETTINGS.prediction_log.path)
+FEEDBACK_PATH = configured_log("feedback", "SHIPYARD_FEEDBACK_LOG", SETTINGS.feedback_log.path)
 
 
 def now() -> str:
@@ -141,6 +150,7 @@ FEEDBACK_FILE = (
         FEEDBACK_PATH,
         SETTINGS.feedback_log.max_bytes,
         SETTINGS.feedback_log.backups,
+        "feedback log",
         "shipyard_feedback_log_failed_rows",
         "Feedback items",
     )
