@@ -17,6 +17,7 @@ CONFIG = MonitorConfig(
     min_rows=500,
     min_labels=50,
     alpha=0.05,
+    metric_alpha=0.02,
     numeric_effect=0.1,
     categorical_effect=0.05,
 )

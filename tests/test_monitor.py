@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from shipyard.monitor.report import log_files, newest_rows
+from shipyard.monitor.logs import log_files, newest_rows
 from tests.helpers import ROOT, data_config, toy_bundle
 
 
@@ -69,11 +69,11 @@ def test_monitor_names_the_drifted_column_from_the_newest_window(tmp_path):
     write_log(log, rows(500, shift=3.0), start=3000)  # the newest 500 rows: a shifted
 
     proc, report = run_monitor(tmp_path, log, reference)
-    assert report["schema_version"] == 1 and report["window"]["rows"] == 1500
+    assert report["schema_version"] == 2 and report["window"]["rows"] == 1500
     assert report["drift"]["verdict"] == "drift" and report["drift"]["drifted"] == ["a"]
     assert "drifted: a" in proc.stdout
     summary = (tmp_path / "monitoring/report.md").read_text()
-    assert summary.startswith("# Monitoring: drift") and "| a | ks |" in summary
+    assert summary.startswith("# Monitoring: drift") and "| a | cvm |" in summary
 
 
 def test_too_few_logged_rows_is_insufficient_data(tmp_path):

@@ -288,27 +288,77 @@ def _contract_test(args: argparse.Namespace) -> None:
     print("contract-test: the service answers as its OpenAPI document says")
 
 
+def _monitor_config(args: argparse.Namespace) -> Any:
+    from shipyard.config import ConfigError, MonitorConfig, load_section
+
+    try:
+        return load_section("monitor", MonitorConfig, args.params)
+    except ConfigError as err:
+        sys.exit(f"monitor: {err}")
+
+
+def _model_age_days() -> float | None:
+    """Days since the commit that last changed dvc.lock (the model's build), if in git."""
+    import subprocess
+    import time
+
+    found = subprocess.run(
+        ["git", "log", "-1", "--format=%ct", "--", "dvc.lock"], capture_output=True, text=True
+    )
+    stamp = found.stdout.strip()
+    return (time.time() - int(stamp)) / 86400 if found.returncode == 0 and stamp else None
+
+
 def _monitor(args: argparse.Namespace) -> None:
     from pathlib import Path
 
-    from shipyard.config import ConfigError, MonitorConfig, load_section
+    from shipyard.monitor.logs import exists
     from shipyard.monitor.report import monitor, write
 
-    try:
-        config = load_section("monitor", MonitorConfig, args.params)
-    except ConfigError as err:
-        sys.exit(f"monitor: {err}")
-    log = Path(args.log)
-    if not log.exists():
-        sys.exit(f"monitor: no prediction log at {log} (serve.prediction_log.path)")
-    report = monitor(log, Path(args.reference), Path(args.bundle), config, Path(args.feedback))
-    write(report, Path(args.out))
-    drift = report["drift"]
+    config = _monitor_config(args)
+    if not exists(args.log, "predictions"):
+        sys.exit(f"monitor: no prediction log at {args.log} (serve.prediction_log.path)")
+    report, shown = monitor(
+        args.log,
+        Path(args.reference),
+        Path(args.bundle),
+        config,
+        args.feedback,
+        model_age_days=_model_age_days(),
+    )
+    write(report, shown, Path(args.out))
+    drift, decision = report["drift"], report["decision"]
     print(
         f"monitor: {drift['verdict']} ({drift['rows']} rows"
         + (f"; drifted: {', '.join(drift['drifted'])}" if drift.get("drifted") else "")
-        + f") -> {args.out}/report.md"
+        + f"); decision: {decision['action']} ({decision['reason']}) -> {args.out}/report.md"
     )
+
+
+def _monitor_collect(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from shipyard.monitor.store import collect, dvc_remote_store
+
+    try:
+        store = args.store or dvc_remote_store()
+    except ValueError as err:
+        sys.exit(f"monitor collect: {err}")
+    for kind, log in (("predictions", args.log), ("feedback", args.feedback)):
+        written = collect(Path(log), store, kind)
+        print(f"monitor collect: {len(written)} new {kind} partitions -> {store}/{kind}")
+
+
+def _monitor_labels(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from shipyard.monitor.labels import LabelError, import_labels
+
+    try:
+        n = import_labels(Path(args.file), Path(args.feedback), Path(args.bundle))
+    except LabelError as err:
+        sys.exit(f"monitor labels: {err}")
+    print(f"monitor labels: {n} labels appended to {args.feedback}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -321,12 +371,24 @@ def main(argv: list[str] | None = None) -> None:
         return sub
 
     sub = add("monitor", _monitor, "drift of the newest logged rows from the training rows")
-    sub.add_argument("--log", default="logs/predictions.jsonl", help="the prediction log")
-    sub.add_argument("--feedback", default="logs/feedback.jsonl", help="the feedback log")
+    logs = "a log file, or a store of collected partitions (folder or s3://)"
+    sub.add_argument("--log", default="logs/predictions.jsonl", help=f"predictions: {logs}")
+    sub.add_argument("--feedback", default="logs/feedback.jsonl", help=f"labels: {logs}")
     sub.add_argument("--reference", default="data/raw/dataset.parquet", help="training rows")
     sub.add_argument("--bundle", default="models/bundle")
     sub.add_argument("--out", default="reports/monitoring")
     sub.add_argument("--params", default="params.yaml")
+    steps = sub.add_subparsers(dest="step", metavar="{collect,labels}")
+    step = steps.add_parser("collect", help="rotated logs -> Parquet partitions in a store")
+    step.set_defaults(func=_monitor_collect)
+    step.add_argument("--log", default="logs/predictions.jsonl")
+    step.add_argument("--feedback", default="logs/feedback.jsonl")
+    step.add_argument("--store", default="", help="folder or s3://; default: DVC remote's")
+    step = steps.add_parser("labels", help="append a file of labels (CSV/Parquet) as feedback")
+    step.set_defaults(func=_monitor_labels)
+    step.add_argument("file", help="columns request_id, row (default 0), label or value")
+    step.add_argument("--feedback", default="logs/feedback.jsonl")
+    step.add_argument("--bundle", default="models/bundle")
     sub = add("contract-test", _contract_test, "schemathesis, all checks, on the served model")
     sub.add_argument("--bundle", default="models/bundle", help="a bundle dir to serve")
     sub.add_argument("--bento", default="", help="a bento tag to serve instead")

@@ -207,12 +207,14 @@ class MonitorConfig:
     min_rows: int  # a smaller window is "insufficient data"
     min_labels: int  # fewer labelled rows in the window: no realized-metric verdict
     alpha: float  # false discovery rate over the columns tested (Benjamini-Hochberg)
+    metric_alpha: float  # significance of a realized-metric drop on the labelled rows
     numeric_effect: float  # Wasserstein distance / reference std, at least
     categorical_effect: float  # Jensen-Shannon distance (base 2, 0..1), at least
+    max_model_age_days: float | None = None  # older (and labels to learn from): retrain
 
     def __post_init__(self) -> None:
-        if not 0 < self.alpha < 1:
-            raise ConfigError("monitor.alpha: a rate in (0, 1)")
+        if not (0 < self.alpha < 1 and 0 < self.metric_alpha < 1):
+            raise ConfigError("monitor.alpha, monitor.metric_alpha: rates in (0, 1)")
         if not 0 < self.min_rows <= self.window_rows:
             raise ConfigError("monitor.min_rows: at least 1 and at most monitor.window_rows")
         if self.min_labels < 1 or self.numeric_effect < 0 or self.categorical_effect < 0:

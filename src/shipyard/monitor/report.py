@@ -12,51 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.config import MonitorConfig
+from shipyard.monitor.decide import decide
 from shipyard.monitor.drift import column_drift, summary
+from shipyard.monitor.logs import exists, window_lines
 
-SCHEMA_VERSION = 1
-
-
-def log_files(log: Path) -> list[Path]:
-    """The log and its rotated files (RotatingFileHandler: log, log.1, log.2, ...), newest
-    first."""
-    rotated = sorted(
-        (p for p in log.parent.glob(f"{log.name}.*") if p.suffix[1:].isdigit()),
-        key=lambda p: int(p.suffix[1:]),
-    )
-    return [p for p in [log, *rotated] if p.exists()]
-
-
-def newest_lines(log: Path, n: int, bad: list[int] | None = None) -> list[dict[str, Any]]:
-    """The newest `n` lines of a JSON-lines log and its rotated files, oldest first. A line
-    that does not parse (a write cut short) is skipped and counted in `bad`; a file rotated
-    away while reading is skipped."""
-    found: list[dict[str, Any]] = []
-    skipped = 0
-    for path in log_files(log):
-        try:
-            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-        except FileNotFoundError:
-            continue
-        for line in reversed(lines):
-            if len(found) == n:
-                break
-            if not line.strip():
-                continue
-            try:
-                found.append(json.loads(line))
-            except json.JSONDecodeError:
-                skipped += 1
-        if len(found) == n:
-            break
-    if bad is not None:
-        bad.append(skipped)
-    return found[::-1]
-
-
-def newest_rows(log: Path, n: int) -> list[dict[str, Any]]:
-    """The inputs of the newest `n` logged rows (fewer if the log has fewer), oldest first."""
-    return [line["input"] for line in newest_lines(log, n)]
+SCHEMA_VERSION = 2
 
 
 def _delay_s(line: dict[str, Any], truth: dict[str, Any]) -> float | None:
@@ -77,11 +37,8 @@ def feedback_section(
     """Ground truth joined to the window's rows of this card's model version by (request
     id, row; the newest of repeats): the join rate, the label delay, and the realized
     metric against the test set's. For accuracy, once `monitor.min_labels` rows are
-    labelled: Fisher's exact test, one-sided, of the window's [right, wrong] against the
-    test set's (`test_counts`: both are samples; a test against the test accuracy as if
-    exact alarms more often the more labels arrive)."""
+    labelled: `accuracy_drop_p` against `test_counts`, at `monitor.metric_alpha`."""
     import numpy as np
-    from scipy import stats
 
     truth = {(f["request_id"], f.get("row", 0)): f for f in feedback}
     mine = {
@@ -116,13 +73,15 @@ def feedback_section(
             section["verdict"] = "reported (no test-set counts to test against)"
             return section
         right, n = test_counts
-        table = [[correct, len(joined) - correct], [right, n - right]]
-        p = float(stats.fisher_exact(table, alternative="less").pvalue)
-        worse = p < config.alpha
+        p = accuracy_drop_p(correct, len(joined), right, n)
+        worse = p < config.metric_alpha
         section.update(
             p_value=p,
             verdict="worse than on the test set" if worse else "as on the test set",
-            rule=f"Fisher's exact test, one-sided, window vs the {n} test rows, p < {config.alpha}",
+            rule=(
+                f"Fisher's exact test, one-sided, window vs the {n} test rows, "
+                f"p < {config.metric_alpha}"
+            ),
         )
     else:
         errors = [abs(line["output"]["value"] - f["value"]) for line, f in joined]
@@ -135,70 +94,147 @@ def feedback_section(
     return section
 
 
-def test_counts(predictions: Path) -> tuple[int, int] | None:
-    """(right, rows) of evaluate's saved test predictions of a classifier, if present."""
-    import pandas as pd
+def accuracy_drop_p(correct: int, labelled: int, right: int, tested: int) -> float:
+    """p of "the window's accuracy is below the test set's": Fisher's exact test, one-sided,
+    of the window's [right, wrong] against the test set's. Both are samples; a test against
+    the test accuracy as if it were exact alarms more often the more labels arrive."""
+    from scipy import stats
 
-    if not predictions.exists():
-        return None
-    frame = pd.read_parquet(predictions, columns=["label", "predicted"])
-    return int((frame["label"] == frame["predicted"]).sum()), len(frame)
+    table = [[correct, labelled - correct], [right, tested - right]]
+    return float(stats.fisher_exact(table, alternative="less").pvalue)
 
 
 def monitor(
-    log: Path,
+    log: str,
     reference: Path,
     bundle: Path,
     config: MonitorConfig,
-    feedback: Path | None = None,
+    feedback: str | None = None,
     predictions: Path | None = None,
-) -> dict[str, Any]:
-    """The report. `predictions`: evaluate's saved test predictions of the shipped model
-    (default data/predictions/<model>.parquet), for the test set's counts."""
+    model_age_days: float | None = None,
+) -> tuple[dict[str, Any], dict[str, tuple[Any, Any]]]:
+    """The report, and the frames its plots draw ({name: (reference, window)}).
+
+    `log`/`feedback`: a log file or a store of collected partitions. The newest
+    `window_rows` lines are the window; the `window_rows` before them, the previous window
+    (is the drift persistent?). `predictions`: evaluate's saved test predictions of the
+    shipped model (default data/predictions/<model>.parquet): the reference of the outputs,
+    and the test set's counts for the realized accuracy."""
     import pandas as pd
 
+    from shipyard.monitor.outputs import estimated_accuracy, output_drift
     from shipyard.pipeline.bundle import read_card, read_schema, shipped_model
     from shipyard.pipeline.features import inputs
     from shipyard.pipeline.task import task
 
     schema = read_schema(bundle)
     card = read_card(bundle)
+    kind = task(schema.task)
     categorical = list(schema.categorical)
     numeric = [f for f in schema.features if f not in set(categorical)]
     table = pd.read_parquet(reference) if reference.suffix == ".parquet" else pd.read_csv(reference)
     bad: list[int] = []
-    lines = newest_lines(log, config.window_rows, bad)
-    window = pd.DataFrame.from_records([line["input"] for line in lines], columns=schema.features)
-    # as the model sees them: a category 3 and "3" (or 3.0, in a column with gaps) is one
+    both = window_lines(log, "predictions", 2 * config.window_rows, bad)
+    lines, before = both[-config.window_rows :], both[: -config.window_rows]
+
+    def frame(part: list[dict[str, Any]]) -> pd.DataFrame:
+        rows = pd.DataFrame.from_records([line["input"] for line in part], columns=schema.features)
+        # as the model sees them: a category 3 and "3" (or 3.0, in a column with gaps) is one
+        return inputs(rows, schema.features, categorical)
+
     table = inputs(table, schema.features, categorical)
-    window = inputs(window, schema.features, categorical)
+    window = frame(lines)
     columns = column_drift(table, window, numeric, categorical, config)
-    report = {
+    report: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "model_version": card["version"],
         "log": str(log),
         "reference": {"path": str(reference), "rows": len(table)},
-        "window": {"rows": len(window), "window_rows": config.window_rows, "bad_lines": bad[0]},
+        "window": {
+            "rows": len(window),
+            "window_rows": config.window_rows,
+            "bad_lines": bad[0],
+            "from": lines[0].get("timestamp") if lines else None,
+            "to": lines[-1].get("timestamp") if lines else None,
+        },
         "drift": summary(columns, len(window), config),
     }
-    if feedback is not None and log_files(feedback):
-        truth = newest_lines(feedback, 10 * config.window_rows)
-        labelled = task(schema.task).labelled
-        saved = predictions or Path(f"data/predictions/{shipped_model(card)}.parquet")
-        counts = test_counts(saved) if labelled else None
-        report["feedback"] = feedback_section(lines, truth, card, labelled, config, counts)
-    return report
+    shown = {c: (table[c], window[c]) for c in _most_drifted(report["drift"])}
+    if before:
+        earlier = column_drift(table, frame(before), numeric, categorical, config)
+        report["previous_window"] = {
+            k: v for k, v in summary(earlier, len(before), config).items() if k != "columns"
+        }
+
+    saved = predictions or Path(f"data/predictions/{shipped_model(card)}.parquet")
+    mine = [
+        line for line in lines if line.get("model_version") == card["version"] and "output" in line
+    ]
+    if saved.exists() and mine:
+        test = pd.read_parquet(saved)
+        test_scores = kind.scores(test)
+        window_scores = kind.answered_scores(schema.labels, [line["output"] for line in mine])
+        report["outputs"] = output_drift(kind, schema.labels, test_scores, window_scores, config)
+        for name in _most_drifted(report["outputs"], 2):
+            shown[f"output {name}"] = (
+                kind.monitored(schema.labels, test_scores)[name],
+                kind.monitored(schema.labels, window_scores)[name],
+            )
+        if kind.labelled:
+            truth = test["label"].to_numpy()
+            report["estimate"] = estimated_accuracy(test_scores, truth, window_scores)
+
+    if feedback is not None and exists(feedback, "feedback"):
+        truth_lines = window_lines(feedback, "feedback", 10 * config.window_rows, [])
+        counts = None
+        if kind.labelled and saved.exists():
+            test = pd.read_parquet(saved, columns=["label", "predicted"])
+            counts = int((test["label"] == test["predicted"]).sum()), len(test)
+        report["feedback"] = feedback_section(
+            lines, truth_lines, card, kind.labelled, config, counts
+        )
+    report["decision"] = decide(report, config, model_age_days)
+    return report, shown
 
 
-def markdown(report: dict[str, Any]) -> str:
+def _most_drifted(drift: dict[str, Any], n: int = 4) -> list[str]:
+    """The columns to draw: the drifted ones first, then by effect; at most `n`."""
+    ranked = sorted(drift["columns"], key=lambda c: (not c["drifted"], -c["effect"]))
+    names: list[str] = []
+    for c in ranked:
+        if c["column"] not in names:
+            names.append(c["column"])
+    return names[:n]
+
+
+def markdown(report: dict[str, Any], images: list[str] | None = None) -> str:
     drift = report["drift"]
+    decision = report["decision"]
     lines = [
         f"# Monitoring: {drift['verdict']}",
+        "",
+        f"**Decision: {decision['action']}** ({decision['reason']}). Rule: {decision['rule']}.",
         "",
         f"Model `{report['model_version']}`; the newest {report['window']['rows']} logged rows "
         f"against {report['reference']['rows']} reference rows.",
         "",
     ]
+    if "previous_window" in report:
+        p = report["previous_window"]
+        lines += [f"The window before it ({p['rows']} rows): {p['verdict']}.", ""]
+    if "outputs" in report:
+        o = report["outputs"]
+        said = f"Outputs against the test set's: {o['verdict']}"
+        if o.get("drifted"):
+            said += f" ({', '.join(o['drifted'])})"
+        lines += [said + ".", ""]
+    if "estimate" in report:
+        e = report["estimate"]
+        lines += [
+            f"Estimated {e['metric']} without labels: {e['estimated']} "
+            f"({e['test_set']} on the test set; {e['method']}).",
+            "",
+        ]
     if "feedback" in report:
         f = report["feedback"]
         said = f"Ground truth: {f['labelled_rows']} rows labelled ({f['join_rate']:.1%})"
@@ -222,10 +258,18 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {c['column']} | {c['test']} | {c['p_value']:.3g} | {c['q_value']:.3g} | "
             f"{c['effect']:.3f} ({c['effect_name']}) | {'**yes**' if c['drifted'] else 'no'} |"
         )
+    if images:
+        lines += ["", *[f"![{name}]({name})" for name in images]]
     return "\n".join(lines) + "\n"
 
 
-def write(report: dict[str, Any], out: Path) -> None:
+def write(report: dict[str, Any], shown: dict[str, tuple[Any, Any]], out: Path) -> None:
+    """report.json, report.md and a PNG per drawn column in `out` (the old PNGs go)."""
+    from shipyard.monitor.plots import render
+
     out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.png"):
+        old.unlink()
+    images = render(shown, out)
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    (out / "report.md").write_text(markdown(report))
+    (out / "report.md").write_text(markdown(report, images))

@@ -182,6 +182,16 @@ class Task:
         """The service's pydantic model of one row's answer (plus the model version)."""
         raise NotImplementedError
 
+    def answered_scores(
+        self, labels: list[Any] | None, answers: list[dict[str, Any]]
+    ) -> np.ndarray:
+        """The scores back from the service's answers (as the prediction log holds them)."""
+        raise NotImplementedError
+
+    def monitored(self, labels: list[Any] | None, scores: np.ndarray) -> pd.DataFrame:
+        """What monitoring watches of a model's outputs, a column each (numeric or text)."""
+        raise NotImplementedError
+
 
 class Classification(Task):
     name = "classification"
@@ -311,6 +321,22 @@ class Classification(Task):
 
         return ClassPrediction
 
+    def answered_scores(
+        self, labels: list[Any] | None, answers: list[dict[str, Any]]
+    ) -> np.ndarray:
+        keys = [str(label) for label in labels or []]
+        return np.array([[a["probabilities"][k] for k in keys] for a in answers], dtype=float)
+
+    def monitored(self, labels: list[Any] | None, scores: np.ndarray) -> pd.DataFrame:
+        """The predicted label (text) and the top probability."""
+        import pandas as pd
+
+        names = np.array([str(label) for label in labels or []], dtype=object)
+        scores = scores.reshape(len(scores), len(names))
+        return pd.DataFrame(
+            {"predicted": names[scores.argmax(axis=1)], "confidence": scores.max(axis=1)}
+        )
+
 
 class Regression(Task):
     name = "regression"
@@ -401,6 +427,16 @@ class Regression(Task):
             model_version: str
 
         return ValuePrediction
+
+    def answered_scores(
+        self, labels: list[Any] | None, answers: list[dict[str, Any]]
+    ) -> np.ndarray:
+        return np.array([a["value"] for a in answers], dtype=float)
+
+    def monitored(self, labels: list[Any] | None, scores: np.ndarray) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame({"value": np.asarray(scores, dtype=float).ravel()})
 
 
 TASKS: dict[str, Task] = {t.name: t for t in (Classification(), Regression())}
