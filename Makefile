@@ -30,6 +30,12 @@ PLOTS_FOLDER ?= local
 PR ?=
 IMAGE ?= ghcr.io/$(shell git config --get remote.origin.url 2>/dev/null | sed -E 's#.*[:/]([^/]+/[^/.]+)(\.git)?$$#\1#' | tr A-Z a-z)
 S3_URL ?=
+# The service's logs (serve.prediction_log, serve.feedback_log under SHIPYARD_STATE_DIR), or
+# STORE: where `make monitor-collect` put them (a folder or s3://).
+LOG ?= logs/predictions.jsonl
+FEEDBACK ?= logs/feedback.jsonl
+STORE ?=
+RETRAIN_BRANCH ?= shipyard/retrain
 S3_ENDPOINT ?=
 DEPLOY_URL ?=
 export FORK_NOTE := **From a fork, so not recorded:** this run had no secrets. It reproduced \
@@ -45,7 +51,8 @@ export DVC_NO_ANALYTICS := 1
 
 .PHONY: help setup params check-params check-lock repro test test-fast lint format lock push \
 	pull gate pr-report summary record publish-plots comment commit-status release-plan release-local \
-	image register promote deploy remote-s3 serve bento serve-bento monitor contract-test bench-pipeline bench-scale \
+	image register promote deploy remote-s3 serve bento serve-bento monitor monitor-collect \
+	labels drift-issue retrain-pr contract-test bench-pipeline bench-scale \
 	bench-serving clean
 
 help: ## List the targets
@@ -181,8 +188,21 @@ serve-bento: $(SETUP) ## Serve the bento built for models/bundle (or BENTO=tag) 
 	b=$(BENTO) && SHIPYARD_STATE_DIR=$(CURDIR) bentoml serve "$$b" \
 		--host 127.0.0.1 --port $(PORT)
 
-monitor: $(SETUP) ## Drift of the newest logged predictions from the training rows -> reports/monitoring/
-	shipyard monitor --log $(or $(LOG),logs/predictions.jsonl)
+monitor: $(SETUP) ## Drift, outputs, labels of the newest logged window -> reports/monitoring/ (STORE= to read collected logs)
+	shipyard monitor $(if $(STORE),--log "$(STORE)" --feedback "$(STORE)",--log $(LOG) --feedback $(FEEDBACK))
+
+monitor-collect: $(SETUP) ## Rotated prediction/feedback logs -> Parquet partitions in STORE (default: the DVC remote's)
+	shipyard monitor collect --log $(LOG) --feedback $(FEEDBACK) $(if $(STORE),--store "$(STORE)")
+
+labels: $(SETUP) ## Append a file of labels (LABELS=file.csv: request_id, row, label) to the feedback log
+	@test -n "$(LABELS)" || { echo "set LABELS=<csv or parquet file>"; exit 2; }
+	shipyard monitor labels "$(LABELS)" --feedback $(FEEDBACK)
+
+drift-issue: $(SETUP) ## Open or update the one drift issue, when the monitoring decision is "issue"
+	shipyard monitor issue
+
+retrain-pr: $(SETUP) ## When the decision is "retrain": new labelled rows -> data/feedback on RETRAIN_BRANCH, pull request
+	shipyard monitor retrain-pr --branch $(RETRAIN_BRANCH) --base $(BASE)
 
 contract-test: $(SETUP) ## schemathesis, every check, against models/bundle served (EXAMPLES=100)
 	shipyard contract-test --max-examples $(EXAMPLES)

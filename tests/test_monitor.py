@@ -73,7 +73,7 @@ def test_monitor_names_the_drifted_column_from_the_newest_window(tmp_path):
     assert report["drift"]["verdict"] == "drift" and report["drift"]["drifted"] == ["a"]
     assert "drifted: a" in proc.stdout
     summary = (tmp_path / "monitoring/report.md").read_text()
-    assert summary.startswith("# Monitoring: drift") and "| a | cvm |" in summary
+    assert summary.startswith("# Monitoring: drift") and "| a | ks+welch |" in summary
 
 
 def test_too_few_logged_rows_is_insufficient_data(tmp_path):

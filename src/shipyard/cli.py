@@ -288,6 +288,10 @@ def _contract_test(args: argparse.Namespace) -> None:
     print("contract-test: the service answers as its OpenAPI document says")
 
 
+ISSUE_TITLE = "Production drift (shipyard monitor)"
+ISSUE_LABEL = "shipyard-monitoring"
+
+
 def _monitor_config(args: argparse.Namespace) -> Any:
     from shipyard.config import ConfigError, MonitorConfig, load_section
 
@@ -318,7 +322,7 @@ def _monitor(args: argparse.Namespace) -> None:
     config = _monitor_config(args)
     if not exists(args.log, "predictions"):
         sys.exit(f"monitor: no prediction log at {args.log} (serve.prediction_log.path)")
-    report, shown = monitor(
+    report, shown, labelled = monitor(
         args.log,
         Path(args.reference),
         Path(args.bundle),
@@ -326,7 +330,7 @@ def _monitor(args: argparse.Namespace) -> None:
         args.feedback,
         model_age_days=_model_age_days(),
     )
-    write(report, shown, Path(args.out))
+    write(report, shown, labelled, Path(args.out))
     drift, decision = report["drift"], report["decision"]
     print(
         f"monitor: {drift['verdict']} ({drift['rows']} rows"
@@ -361,6 +365,38 @@ def _monitor_labels(args: argparse.Namespace) -> None:
     print(f"monitor labels: {n} labels appended to {args.feedback}")
 
 
+def _monitor_issue(args: argparse.Namespace) -> None:
+    import os
+    from pathlib import Path
+
+    from shipyard.monitor.report import markdown
+
+    report = json.loads((Path(args.report) / "report.json").read_text())
+    decision = report["decision"]
+    if decision["action"] != "issue":
+        print(f"monitor issue: nothing to do: the decision is {decision['action']}")
+        return
+    if not os.environ.get("GITHUB_REPOSITORY"):
+        print(f"monitor issue: {decision['reason']}; outside GitHub, the issue is report.md")
+        return
+    from shipyard.gitops.github import open_or_update_issue
+
+    done, number = open_or_update_issue(ISSUE_TITLE, markdown(report), ISSUE_LABEL)
+    print(f"monitor issue: #{number} {done} ({decision['reason']})")
+
+
+def _monitor_retrain_pr(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from shipyard.gitops.git import GitError
+    from shipyard.monitor.retrain import retrain_pr
+
+    try:
+        print("monitor retrain-pr: " + retrain_pr(Path(args.report), args.branch, args.base))
+    except (GitError, RuntimeError) as err:
+        sys.exit(f"monitor retrain-pr: {err}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="shipyard", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -378,7 +414,7 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_argument("--bundle", default="models/bundle")
     sub.add_argument("--out", default="reports/monitoring")
     sub.add_argument("--params", default="params.yaml")
-    steps = sub.add_subparsers(dest="step", metavar="{collect,labels}")
+    steps = sub.add_subparsers(dest="step", metavar="{collect,labels,issue,retrain-pr}")
     step = steps.add_parser("collect", help="rotated logs -> Parquet partitions in a store")
     step.set_defaults(func=_monitor_collect)
     step.add_argument("--log", default="logs/predictions.jsonl")
@@ -389,6 +425,14 @@ def main(argv: list[str] | None = None) -> None:
     step.add_argument("file", help="columns request_id, row (default 0), label or value")
     step.add_argument("--feedback", default="logs/feedback.jsonl")
     step.add_argument("--bundle", default="models/bundle")
+    step = steps.add_parser("issue", help="open or update one issue when the decision is issue")
+    step.set_defaults(func=_monitor_issue)
+    step.add_argument("--report", default="reports/monitoring")
+    step = steps.add_parser("retrain-pr", help="the retraining pull request, when decided")
+    step.set_defaults(func=_monitor_retrain_pr)
+    step.add_argument("--report", default="reports/monitoring")
+    step.add_argument("--branch", default="shipyard/retrain")
+    step.add_argument("--base", default="main")
     sub = add("contract-test", _contract_test, "schemathesis, all checks, on the served model")
     sub.add_argument("--bundle", default="models/bundle", help="a bundle dir to serve")
     sub.add_argument("--bento", default="", help="a bento tag to serve instead")

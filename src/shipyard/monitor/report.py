@@ -19,6 +19,41 @@ from shipyard.monitor.logs import exists, window_lines
 SCHEMA_VERSION = 2
 
 
+Line = dict[str, Any]
+
+
+def join(
+    window: list[Line], feedback: list[Line], version: str
+) -> tuple[dict[tuple[str, int], Line], list[tuple[Line, Line]]]:
+    """The window's rows of model `version` by (request id, row; the newest of repeats),
+    and those with ground truth, paired with it (the newest label of a row wins)."""
+    truth = {(f["request_id"], f.get("row", 0)): f for f in feedback}
+    mine = {
+        (line["request_id"], line["row"]): line
+        for line in window
+        if line.get("model_version") == version
+    }
+    return mine, [(line, truth[key]) for key, line in mine.items() if key in truth]
+
+
+def labelled_rows(joined: list[tuple[Line, Line]], target: str, labelled: bool) -> Any:
+    """The joined rows as training rows: request_id, row, the logged features, the target."""
+    import pandas as pd
+
+    field = "label" if labelled else "value"
+    return pd.DataFrame.from_records(
+        [
+            {
+                "request_id": line["request_id"],
+                "row": line["row"],
+                **line["input"],
+                target: f[field],
+            }
+            for line, f in joined
+        ]
+    )
+
+
 def _delay_s(line: dict[str, Any], truth: dict[str, Any]) -> float | None:
     if not (line.get("timestamp") and truth.get("timestamp")):
         return None
@@ -40,13 +75,7 @@ def feedback_section(
     labelled: `accuracy_drop_p` against `test_counts`, at `monitor.metric_alpha`."""
     import numpy as np
 
-    truth = {(f["request_id"], f.get("row", 0)): f for f in feedback}
-    mine = {
-        (line["request_id"], line["row"]): line
-        for line in window
-        if line.get("model_version") == card["version"]
-    }
-    joined = [(line, truth[key]) for key, line in mine.items() if key in truth]
+    mine, joined = join(window, feedback, card["version"])
     section: dict[str, Any] = {
         "model_rows": len(mine),
         "other_versions_rows": sum(line.get("model_version") != card["version"] for line in window),
@@ -112,8 +141,10 @@ def monitor(
     feedback: str | None = None,
     predictions: Path | None = None,
     model_age_days: float | None = None,
-) -> tuple[dict[str, Any], dict[str, tuple[Any, Any]]]:
-    """The report, and the frames its plots draw ({name: (reference, window)}).
+) -> tuple[dict[str, Any], dict[str, tuple[Any, Any]], Any]:
+    """The report, the frames its plots draw ({name: (reference, window)}), and the
+    window's rows joined to their ground truth as training rows (`labelled_rows`; None
+    without any).
 
     `log`/`feedback`: a log file or a store of collected partitions. The newest
     `window_rows` lines are the window; the `window_rows` before them, the previous window
@@ -166,6 +197,7 @@ def monitor(
             k: v for k, v in summary(earlier, len(before), config).items() if k != "columns"
         }
 
+    labelled = None
     saved = predictions or Path(f"data/predictions/{shipped_model(card)}.parquet")
     mine = [
         line for line in lines if line.get("model_version") == card["version"] and "output" in line
@@ -193,8 +225,10 @@ def monitor(
         report["feedback"] = feedback_section(
             lines, truth_lines, card, kind.labelled, config, counts
         )
+        _, joined = join(lines, truth_lines, card["version"])
+        labelled = labelled_rows(joined, schema.target, kind.labelled) if joined else None
     report["decision"] = decide(report, config, model_age_days)
-    return report, shown
+    return report, shown, labelled
 
 
 def _most_drifted(drift: dict[str, Any], n: int = 4) -> list[str]:
@@ -263,13 +297,21 @@ def markdown(report: dict[str, Any], images: list[str] | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(report: dict[str, Any], shown: dict[str, tuple[Any, Any]], out: Path) -> None:
-    """report.json, report.md and a PNG per drawn column in `out` (the old PNGs go)."""
+LABELLED = "labelled.parquet"
+
+
+def write(
+    report: dict[str, Any], shown: dict[str, tuple[Any, Any]], labelled: Any, out: Path
+) -> None:
+    """report.json, report.md, a PNG per drawn column, and the labelled rows (what a
+    retraining adds: LABELLED) in `out`; what an earlier run left there goes."""
     from shipyard.monitor.plots import render
 
     out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("*.png"):
-        old.unlink()
+    for old in [*out.glob("*.png"), out / LABELLED]:
+        old.unlink(missing_ok=True)
+    if labelled is not None:
+        labelled.to_parquet(out / LABELLED, index=False)
     images = render(shown, out)
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     (out / "report.md").write_text(markdown(report, images))

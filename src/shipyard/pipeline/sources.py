@@ -19,6 +19,32 @@ import pandas as pd
 from shipyard.pipeline.raw_table import FILE, READ_PROBLEMS
 
 
+def with_partitions(frame: pd.DataFrame, folder: Path, target: str) -> pd.DataFrame:
+    """The source's rows, then the rows of each Parquet partition in `folder` (labelled
+    production rows a retraining pull request added: shipyard.monitor.retrain), in name
+    order, with the source's columns. A partition DVC tracks but the workspace lacks is an
+    error: reproducing without it would train on other data than the lock says."""
+    if not folder.is_dir():
+        return frame
+    for tracked in sorted(folder.glob("*.parquet.dvc")):
+        if not tracked.with_suffix("").exists():
+            raise ValueError(f"{tracked.with_suffix('')} is missing: run `dvc pull` first")
+    parts = []
+    for path in sorted(folder.glob("*.parquet")):
+        part = pd.read_parquet(path)
+        if target not in part.columns:
+            raise ValueError(f"{path} has no target column '{target}'")
+        # the log holds the features; columns the model ignores (IDs) stay empty
+        part = part.reindex(columns=frame.columns)
+        parts.append(part.astype(frame.dtypes.to_dict(), errors="ignore"))
+    if not parts:
+        return frame
+    attrs = frame.attrs
+    joined = pd.concat([frame, *parts], ignore_index=True)
+    joined.attrs = attrs
+    return joined
+
+
 def sklearn_bundled(name: str) -> pd.DataFrame:
     """A dataset that ships inside scikit-learn (digits, wine, breast_cancer, diabetes...)."""
     from sklearn import datasets
