@@ -52,7 +52,7 @@ export DVC_NO_ANALYTICS := 1
 .PHONY: help setup params check-params check-lock repro test test-fast lint format lock push \
 	pull gate pr-report summary record publish-plots comment commit-status release-plan release-local \
 	image register promote deploy remote-s3 serve bento serve-bento monitor monitor-collect \
-	labels drift-issue retrain-pr contract-test bench-pipeline bench-scale \
+	labels drift-issue retrain-pr contract-test bench-pipeline bench-scale bench-monitor \
 	bench-serving clean
 
 help: ## List the targets
@@ -212,6 +212,9 @@ bench-pipeline: $(SETUP) ## Time full and no-op dvc repro; list stages a model.*
 
 bench-scale: $(SETUP) ## Wall time and peak memory per stage at 10k, 100k and 1M rows
 	python -m benchmarks.scale
+
+bench-monitor: $(SETUP) ## False alarms, power by shift and window, realized-accuracy test, cost at 100k rows
+	python -m benchmarks.monitor
 
 bench-serving: $(SETUP) ## req/s and p50/p99 of /predict vs a no-op BentoML service and in-process
 	python -m benchmarks.serving
