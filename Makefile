@@ -53,7 +53,7 @@ export DVC_NO_ANALYTICS := 1
 	pull gate pr-report summary record publish-plots comment commit-status release-plan release-local \
 	image register promote deploy remote-s3 serve bento serve-bento monitor monitor-collect \
 	labels drift-issue retrain-pr contract-test bench-pipeline bench-scale bench-monitor \
-	bench-serving clean
+	bench-serving bench-training clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -207,8 +207,11 @@ retrain-pr: $(SETUP) ## When the decision is "retrain": new labelled rows -> dat
 contract-test: $(SETUP) ## schemathesis, every check, against models/bundle served (EXAMPLES=100)
 	shipyard contract-test --max-examples $(EXAMPLES)
 
-bench-pipeline: $(SETUP) ## Time full and no-op dvc repro; list stages a model.* change reruns
+bench-pipeline: $(SETUP) ## Full, no-op and model.* repro times; each stage's imports vs its work
 	python -m benchmarks.pipeline
+
+bench-training: $(SETUP) ## Lightning vs a hand-written loop: ms/epoch on digits, samples/s at 1M rows
+	python -m benchmarks.training
 
 bench-scale: $(SETUP) ## Wall time and peak memory per stage at 10k, 100k and 1M rows
 	python -m benchmarks.scale

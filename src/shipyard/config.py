@@ -99,14 +99,18 @@ class FeaturesConfig:
     numeric: NumericTransform
     categorical: CategoricalTransform
 
-    def __post_init__(self) -> None:
-        for part, spec in (
-            ("numeric.imputer", self.numeric.imputer),
-            ("numeric.scaler", self.numeric.scaler),
-            ("categorical.imputer", self.categorical.imputer),
-            ("categorical.encoder", self.categorical.encoder),
-        ):
-            check_target(spec, f"features.{part}")
+
+def check_features(cfg: FeaturesConfig) -> None:
+    """Each transformer's `_target_` imports and takes its arguments; else ConfigError.
+    Not on load: it imports scikit-learn (a second or more), which only what builds the
+    featurizer needs, not the stages that merely record these params (package)."""
+    for part, spec in (
+        ("numeric.imputer", cfg.numeric.imputer),
+        ("numeric.scaler", cfg.numeric.scaler),
+        ("categorical.imputer", cfg.categorical.imputer),
+        ("categorical.encoder", cfg.categorical.encoder),
+    ):
+        check_target(spec, f"features.{part}")
 
 
 @dataclass

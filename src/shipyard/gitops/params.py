@@ -36,12 +36,13 @@ def compose(
 def check(params: Params) -> None:
     """What no single section can check alone: the data's task and labels, the gate's
     rules against that task's metrics, the baseline's `_target_`. ConfigError if not."""
-    from shipyard.config import MODELS, check_target
+    from shipyard.config import MODELS, check_features, check_target
     from shipyard.pipeline.task import check_data
 
     kind = check_data(params.data)
     check_target(params.data.source, "data.source")
     check_target(params.baseline, "baseline")
+    check_features(params.features)
     if params.gate is not None:
         unknown = sorted(set(params.gate.rules) - set(kind.metrics))
         if unknown:

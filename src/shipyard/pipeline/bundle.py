@@ -195,9 +195,9 @@ def model_files(model: str, source: Path) -> dict[str, Path]:
     MLP's directory `source` (weights first, then architecture), or the baseline's skops
     file `source`. The first file's bytes are what `model_version` hashes."""
     if model == "mlp":
-        from shipyard.pipeline import mlp
+        from shipyard.pipeline.mlp_format import ARCH, WEIGHTS
 
-        return {name: source / name for name in (mlp.WEIGHTS, mlp.ARCH)}
+        return {name: source / name for name in (WEIGHTS, ARCH)}
     if model == "baseline":
         return {ESTIMATOR: source}
     raise ValueError(f"no bundle format for model '{model}' (expected one of {MODELS})")

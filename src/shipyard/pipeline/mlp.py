@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from shipyard.pipeline.mlp_format import ARCH, WEIGHTS, Architecture
 from shipyard.pipeline.task import task
-
-WEIGHTS = "model.safetensors"
-ARCH = "model.json"
-
-
-@dataclass
-class Architecture:
-    in_features: int
-    hidden_sizes: list[int]
-    n_outputs: int  # the task's output width (Task.n_outputs)
-    dropout: float
-    task: str  # a name in shipyard.pipeline.task.TASKS (model.json always records it)
-    # Task.target_scale: maps a net that learns a standardized target back to its units.
-    target_mean: float = 0.0
-    target_std: float = 1.0
 
 
 class MLP(nn.Module):

@@ -1,5 +1,6 @@
-"""The LightningModule that trains an MLP (the network's task gives loss and metrics), and
-the callbacks that make a resumed run end as the uninterrupted run would."""
+"""The LightningModule that trains an MLP (the network's task gives loss and metrics), the
+data module that feeds it from memory, and the callbacks that make a resumed run end as the
+uninterrupted run would."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping
 from lightning.pytorch.callbacks.early_stopping import EarlyStoppingReason
 
+from shipyard.pipeline.batches import Batches
 from shipyard.pipeline.mlp import MLP
+
+Split = tuple[np.ndarray, np.ndarray]
 
 
 class Module(L.LightningModule):
@@ -41,6 +45,36 @@ class Module(L.LightningModule):
         return torch.optim.AdamW(
             self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
         )
+
+
+class InMemory(L.LightningDataModule):
+    """The train and val splits as tensors, moved to the training device once (as the
+    trainer sets up, when the device is known) and sliced into batches there. Under
+    data-parallel training each rank takes its share of every pass, as Lightning's
+    DistributedSampler would (it only deals out DataLoaders)."""
+
+    def __init__(self, train: Split, val: Split, batch_size: int, shuffle: torch.Generator):
+        super().__init__()
+        self.splits = {"train": train, "val": val}
+        self.batch_size = batch_size
+        self.shuffle = shuffle  # the train order's generator, checkpointed by RandomState
+        self.tensors: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def setup(self, stage: str) -> None:
+        device = self.trainer.strategy.root_device
+        for name, (x, y) in self.splits.items():
+            self.tensors[name] = (torch.from_numpy(x).to(device), torch.from_numpy(y).to(device))
+
+    def _batches(self, name: str, shuffle: torch.Generator | None) -> Batches:
+        trainer = self.trainer
+        x, y = self.tensors[name]
+        return Batches(x, y, self.batch_size, shuffle, trainer.global_rank, trainer.world_size)
+
+    def train_dataloader(self) -> Batches:
+        return self._batches("train", self.shuffle)
+
+    def val_dataloader(self) -> Batches:
+        return self._batches("val", None)
 
 
 class RandomState(Callback):

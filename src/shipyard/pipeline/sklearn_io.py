@@ -20,6 +20,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from shipyard.workarounds.skops_without_torch import import_skops_io
+
 TRUSTED_PREFIXES = ("sklearn.", "numpy.", "builtins.")
 
 SCHEMA = "schema.json"
@@ -34,9 +36,7 @@ BYTES_MEMBER = re.compile(r"[0-9a-f-]+\.bin")
 
 def dumps(obj: Any) -> bytes:
     """The skops file of `obj`, canonical: equal objects give equal bytes."""
-    import skops.io as sio
-
-    return canonical(sio.dumps(obj))
+    return canonical(import_skops_io().dumps(obj))
 
 
 def dump(obj: Any, path: str | Path) -> None:
@@ -45,8 +45,7 @@ def dump(obj: Any, path: str | Path) -> None:
 
 
 def load(path: str | Path) -> Any:
-    import skops.io as sio
-
+    sio = import_skops_io()
     untrusted = sio.get_untrusted_types(file=path)
     refused = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
     if refused:

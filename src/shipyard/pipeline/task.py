@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from shipyard.config import DataConfig
-    from shipyard.pipeline.mlp import Architecture
+    from shipyard.pipeline.mlp_format import Architecture
 
 Metric = Callable[[np.ndarray, np.ndarray], float]  # (truth, scores) -> value
 PROBA = "proba_"  # a predictions frame's column per label: proba_<label>

@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -13,9 +13,6 @@ from shipyard.config import ModelConfig, TrainerConfig
 from shipyard.pipeline.hardware import resolve_precision
 from shipyard.pipeline.mlp import MLP, Architecture
 from shipyard.pipeline.task import Task
-
-if TYPE_CHECKING:
-    import torch
 
 LAST = "last.ckpt"
 CURVES = "curves.jsonl"  # the rows logged to dvclive, beside the checkpoints they go with
@@ -27,18 +24,6 @@ class Fitted:
     epochs: int  # epochs completed, counting those before a resume
     resumed: bool
     is_global_zero: bool  # under DDP every rank runs the stage; only rank 0 writes outputs
-
-
-def _loader(
-    x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, generator: torch.Generator
-):
-    import torch
-    from torch.utils.data import DataLoader, TensorDataset
-
-    data = TensorDataset(torch.from_numpy(x), torch.from_numpy(y))
-    # Its own generator, not torch's global one (which dropout draws from), even unshuffled:
-    # each pass over a loader draws a seed for its workers.
-    return DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=generator)
 
 
 def architecture(
@@ -81,7 +66,7 @@ def fit(
     import torch
     from lightning.pytorch.callbacks import ModelCheckpoint
 
-    from shipyard.pipeline.modules import Module, RandomState, Stopping
+    from shipyard.pipeline.modules import InMemory, Module, RandomState, Stopping
 
     L.seed_everything(seed, workers=True, verbose=False)
     net = MLP(architecture(train, task, labels, model))
@@ -114,8 +99,6 @@ def fit(
         callbacks.append(ReplayCurves(logger))
 
     with warnings.catch_warnings():
-        # In-memory tensors need no loader workers; Lightning warns about it regardless.
-        warnings.filterwarnings("ignore", ".*does not have many workers.*")
         warnings.filterwarnings("ignore", ".*GPU available but not used.*")
         run = L.Trainer(
             accelerator=trainer.accelerator,
@@ -131,12 +114,8 @@ def fit(
             enable_model_summary=False,
             log_every_n_steps=1,  # metrics are logged per epoch; this only silences a warning
         )
-        run.fit(
-            module,
-            _loader(*train, model.batch_size, shuffle=True, generator=shuffle),
-            _loader(*val, model.batch_size, shuffle=False, generator=torch.Generator()),
-            ckpt_path=ckpt_path,
-        )
+        data = InMemory(train, val, model.batch_size, shuffle)
+        run.fit(module, datamodule=data, ckpt_path=ckpt_path)
 
     state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)
     module.load_state_dict(state["state_dict"])

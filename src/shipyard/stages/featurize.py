@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from shipyard.config import PARAMS_FILE, DataConfig, FeaturesConfig, load_section, load_seed
+from shipyard.config import (
+    PARAMS_FILE,
+    DataConfig,
+    FeaturesConfig,
+    check_features,
+    load_section,
+    load_seed,
+)
 from shipyard.stages import entrypoint
 
 
@@ -23,6 +30,7 @@ def main(argv: list[str] | None = None) -> None:
 
     data = load_section("data", DataConfig, args.params)
     cfg = load_section("features", FeaturesConfig, args.params)
+    check_features(cfg)  # `dvc exp run` composes without our checks
     parts = features.split(pd.read_parquet(args.raw), data, cfg, load_seed(args.params))
     train = features.inputs(parts["train"], data.features, data.categorical_features)
     featurizer = features.build_featurizer(data, cfg).fit(train)
