@@ -45,7 +45,7 @@ export DVC_NO_ANALYTICS := 1
 
 .PHONY: help setup params check-params check-lock repro test test-fast lint format lock push \
 	pull gate pr-report summary record publish-plots comment commit-status release-plan release-local \
-	image register promote deploy remote-s3 serve bento serve-bento monitor contract-test bench-pipeline bench-scale \
+	image register promote deploy remote-s3 serve bento serve-bento predict monitor contract-test bench-pipeline bench-scale \
 	bench-serving clean
 
 help: ## List the targets
@@ -180,6 +180,9 @@ bento: $(SETUP) ## Put models/bundle in BentoML's model store and build the bent
 serve-bento: $(SETUP) ## Serve the bento built for models/bundle (or BENTO=tag) on localhost (PORT=3000)
 	b=$(BENTO) && SHIPYARD_STATE_DIR=$(CURDIR) bentoml serve "$$b" \
 		--host 127.0.0.1 --port $(PORT)
+
+predict: $(SETUP) ## Score INPUT (.parquet/.csv) offline with models/bundle -> OUTPUT (+ .rejects.parquet)
+	shipyard predict --bundle models/bundle --input $(INPUT) --output $(OUTPUT)
 
 monitor: $(SETUP) ## Drift of the newest logged predictions from the training rows -> reports/monitoring/
 	shipyard monitor --log $(or $(LOG),logs/predictions.jsonl)
