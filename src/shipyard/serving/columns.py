@@ -99,16 +99,21 @@ class Batch:
     def records(self, contract: Contract) -> list[dict[str, Any]]:
         """Each row by column name, as the model received it (the prediction log's input):
         features in bundle order, then ID columns."""
-        # NaN is how a missing number travels in an array; the log says null, as sent.
-        numbers = np.where(np.isnan(self.numeric), None, self.numeric).tolist()
-        position = {f: i for i, f in enumerate([*contract.numeric, *contract.categorical])}
-        order = [position[f] for f in contract.features]
-        ids = [_pylist(self.ignored.get(name), len(self)) for name in contract.ignored]
+        numbers = self.numeric
+        if np.isnan(numbers).any():  # how a missing number travels here; the log says null
+            numbers = np.where(np.isnan(numbers), None, numbers)
+        cells = numbers.tolist()
+        if contract.categorical:
+            cells = [n + c for n, c in zip(cells, self.categorical.tolist(), strict=True)]
+            at = {f: i for i, f in enumerate([*contract.numeric, *contract.categorical])}
+            order = [at[f] for f in contract.features]
+            cells = [[row[i] for i in order] for row in cells]
+        if contract.ignored:
+            ids = [_pylist(self.ignored.get(name), len(self)) for name in contract.ignored]
+            more = zip(*ids, strict=True)
+            cells = [row + list(extra) for row, extra in zip(cells, more, strict=True)]
         names = [*contract.features, *contract.ignored]
-        return [
-            dict(zip(names, [(n + c)[i] for i in order] + [col[r] for col in ids], strict=True))
-            for r, (n, c) in enumerate(zip(numbers, self.categorical.tolist(), strict=True))
-        ]
+        return [dict(zip(names, row, strict=True)) for row in cells]
 
 
 def _pylist(values: Any, n: int) -> list[Any]:
@@ -229,14 +234,16 @@ def _json_categories(rows: list[dict[str, Any]], contract: Contract) -> tuple:
     return values.reshape(shape), category_codes(lengths, null, wrong, nullable)
 
 
-def _scalar_codes(column: list[Any]) -> np.ndarray:
-    """An ID column's verdicts: a scalar, text no longer than a category."""
+def _scalar_codes(column: list[Any], max_abs: float) -> np.ndarray:
+    """An ID column's verdicts: a scalar, text no longer than a category, an integer of
+    64 bits, a number within `max_abs` (as a feature's)."""
     return np.array(
         [
             NOT_SCALAR
             if type(v) not in SCALAR_TYPES
             or (type(v) is str and len(v) > MAX_CATEGORY_LENGTH)
             or (type(v) is int and not INT64[0] <= v <= INT64[1])
+            or (type(v) is float and not -max_abs <= v <= max_abs)
             else OK
             for v in column
         ],
@@ -252,7 +259,7 @@ def from_rows(rows: list[dict[str, Any]], contract: Contract, key: str = "rows")
     ignored = {name: [row.get(name) for row in rows] for name in contract.ignored}
     codes = {name: number_verdicts[:, j] for j, name in enumerate(contract.numeric)}
     codes |= {name: category_verdicts[:, j] for j, name in enumerate(contract.categorical)}
-    codes |= {name: _scalar_codes(values) for name, values in ignored.items()}
+    codes |= {name: _scalar_codes(values, contract.max_abs) for name, values in ignored.items()}
     if number_verdicts.any() or category_verdicts.any() or contract.ignored:
         bad = refused(verdict_matrix(codes, contract, len(rows)), contract, key)
         if bad is not None:
@@ -334,7 +341,7 @@ def _arrow_categories(column: pa.ChunkedArray) -> tuple:
     return column.to_numpy(zero_copy_only=False).astype(object), lengths, null, wrong
 
 
-def _arrow_ids(column: pa.ChunkedArray) -> np.ndarray:
+def _arrow_ids(column: pa.ChunkedArray, max_abs: float) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -352,7 +359,11 @@ def _arrow_ids(column: pa.ChunkedArray) -> np.ndarray:
         or pa.types.is_null(kind)
     )
     null = column.is_null().to_numpy(zero_copy_only=False)
-    return np.where(scalar | null, OK, NOT_SCALAR).astype(np.uint8)
+    codes = np.where(scalar | null, OK, NOT_SCALAR).astype(np.uint8)
+    if pa.types.is_floating(kind):
+        values = pc.fill_null(pc.cast(column, pa.float64()), 0.0).to_numpy(zero_copy_only=False)
+        codes[~(np.abs(values) <= max_abs)] = NOT_SCALAR
+    return codes
 
 
 def from_table(
@@ -383,7 +394,7 @@ def from_table(
     ignored = {}
     for name in contract.ignored:
         if name in table.column_names:
-            codes[name] = _arrow_ids(table.column(name))
+            codes[name] = _arrow_ids(table.column(name), contract.max_abs)
             ignored[name] = table.column(name)
         else:
             codes[name] = np.zeros(n, dtype=np.uint8)

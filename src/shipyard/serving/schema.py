@@ -140,6 +140,8 @@ def parse_items(
         got = f"{len(rows)} items" if isinstance(rows, list) else f"no list at '{key}'"
         msg = f"expected 1 to at most {max_rows} {key}, got {got}"
         raise Problems(1, [problem([key], msg, key)])
+    if all(type(r) is dict and (r.keys() == required or r.keys() == known) for r in rows):
+        return rows  # the usual request: every item has the same, expected keys
     first: list[dict[str, Any]] = []
     count = 0
 

@@ -22,7 +22,7 @@ from typing import Any
 import bentoml
 import numpy as np
 import orjson
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from starlette.responses import JSONResponse
 
 from shipyard.config import MAX_ABS_VALUE, ServeConfig, load_section
@@ -289,3 +289,14 @@ Predictor.add_asgi_middleware(OpenAPIDocument, path="/docs.json", amend=openapi.
 # once, that work goes; it is the value BentoML would compute. tests/test_service_unit.py
 # checks both.
 Predictor.apis["predict"].output_spec.media_type = "application/json"
+ANSWERS = TypeAdapter(list[Prediction])  # type: ignore[valid-type]
+
+
+def answers_json(self: Any, **_: Any) -> str:
+    """The answer list as JSON by pydantic's serializer: BentoML's own (a model_dump, then
+    the standard library's json.dumps) took a sixth of a 100-row request's time."""
+    return ANSWERS.dump_json(self.root).decode()
+
+
+# The same JSON (one separator style apart); tests/test_service_unit.py checks it.
+Predictor.apis["predict"].output_spec.model_dump_json = answers_json
