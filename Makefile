@@ -53,7 +53,7 @@ export DVC_NO_ANALYTICS := 1
 	pull gate pr-report summary record publish-plots comment commit-status release-plan release-local \
 	image register promote deploy remote-s3 serve bento serve-bento monitor monitor-collect \
 	labels drift-issue retrain-pr contract-test bench-pipeline bench-scale bench-monitor \
-	bench-serving bench-training clean
+	bench-serving bench-training predict clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -203,6 +203,9 @@ drift-issue: $(SETUP) ## Open or update the one drift issue, when the monitoring
 
 retrain-pr: $(SETUP) ## When the decision is "retrain": new labelled rows -> data/feedback on RETRAIN_BRANCH, pull request
 	shipyard monitor retrain-pr --branch $(RETRAIN_BRANCH) --base $(BASE)
+
+predict: $(SETUP) ## Score INPUT (.parquet/.csv) offline with models/bundle -> OUTPUT (+ .rejects.parquet)
+	shipyard predict --bundle models/bundle --input $(INPUT) --output $(OUTPUT)
 
 contract-test: $(SETUP) ## schemathesis, every check, against models/bundle served (EXAMPLES=100)
 	shipyard contract-test --max-examples $(EXAMPLES)

@@ -37,11 +37,16 @@ from shipyard.serving.run import bentoml_serve
 ROOT = Path(__file__).resolve().parents[1]
 
 SHAPES = [(1, 1), (1, 32), (100, 1), (100, 32)]  # (rows per request, concurrency)
+# The same rows as an Arrow IPC stream (/predict's columnar body, for big batches); the
+# no-op floor gets them as JSON, its only body.
+ARROW_SHAPES = [(100, 1), (100, 32), (1000, 1), (1000, 8)]
+ARROW = "application/vnd.apache.arrow.stream"
 
 
 @dataclass
 class Result:
     service: str
+    body: str  # json or arrow
     rows: int
     concurrency: int
     requests: int
@@ -56,19 +61,34 @@ class Result:
 
     def line(self) -> str:
         return (
-            f"{self.service:18s} {self.rows:4d} {self.concurrency:4d} {self.rps:9.1f} "
-            f"{self.rps * self.rows:10.0f} {self.p50_ms:8.2f} {self.p99_ms:8.2f} "
+            f"{self.service:18s} {self.body:5s} {self.rows:4d} {self.concurrency:4d} "
+            f"{self.rps:9.1f} {self.rps * self.rows:10.0f} {self.p50_ms:8.2f} {self.p99_ms:8.2f} "
             f"{self.errors:6d}"
         )
 
 
-async def drive(url: str, body: bytes, concurrency: int, seconds: float) -> tuple:
+def encode(rows: list[dict], kind: str) -> bytes:
+    """/predict's request body for `rows`: JSON, or an Arrow IPC stream of their columns."""
+    if kind == "json":
+        return json.dumps({"rows": rows}).encode()
+    import pyarrow as pa
+
+    table = pa.Table.from_pylist(rows)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+async def drive(
+    url: str, body: bytes, concurrency: int, seconds: float, kind: str = "json"
+) -> tuple:
     import aiohttp
 
     latencies: list[float] = []
     errors = 0
     deadline = time.perf_counter() + seconds
-    headers = {"content-type": "application/json"}
+    headers = {"content-type": ARROW if kind == "arrow" else "application/json"}
 
     async def worker(session: aiohttp.ClientSession) -> None:
         nonlocal errors
@@ -90,7 +110,7 @@ async def drive(url: str, body: bytes, concurrency: int, seconds: float) -> tupl
 
 WRK_SCRIPT = """
 wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Content-Type"] = os.getenv("SHIPYARD_CONTENT_TYPE")
 local f = io.open(os.getenv("SHIPYARD_BODY"), "rb")
 wrk.body = f:read("*a")
 f:close()
@@ -98,7 +118,7 @@ f:close()
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
-def wrk(url: str, body: bytes, concurrency: int, seconds: float, tmp: Path) -> tuple:
+def wrk(url: str, body: bytes, concurrency: int, seconds: float, tmp: Path, kind: str) -> tuple:
     """(requests, errors, elapsed seconds, p50 ms, p99 ms) from one wrk run."""
     (tmp / "body.json").write_bytes(body)
     (tmp / "post.lua").write_text(WRK_SCRIPT)
@@ -116,7 +136,11 @@ def wrk(url: str, body: bytes, concurrency: int, seconds: float, tmp: Path) -> t
         capture_output=True,
         text=True,
         check=True,
-        env={**os.environ, "SHIPYARD_BODY": str(tmp / "body.json")},
+        env={
+            **os.environ,
+            "SHIPYARD_BODY": str(tmp / "body.json"),
+            "SHIPYARD_CONTENT_TYPE": ARROW if kind == "arrow" else "application/json",
+        },
     ).stdout
 
     def percentile(p: str) -> float:
@@ -135,22 +159,28 @@ def wrk(url: str, body: bytes, concurrency: int, seconds: float, tmp: Path) -> t
 
 
 def warm_up(url: str, rows: list[dict]) -> None:
-    asyncio.run(drive(url, json.dumps({"rows": rows[:1]}).encode(), 4, 1.0))
+    asyncio.run(drive(url, encode(rows[:1], "json"), 4, 1.0))
 
 
 def measure(
-    name: str, url: str, rows: list[dict], seconds: float, tmp: Path, shapes: list
+    name: str,
+    url: str,
+    rows: list[dict],
+    seconds: float,
+    tmp: Path,
+    shapes: list,
 ) -> list[Result]:
+    """Each (rows, concurrency, body kind) in `shapes`, driven for `seconds`."""
     results = []
-    for n_rows, concurrency in shapes:
-        body = json.dumps({"rows": rows[:n_rows]}).encode()
+    for n_rows, concurrency, kind in shapes:
+        body = encode(rows[:n_rows], kind)
         if shutil.which("wrk"):
-            requests, errors, elapsed, p50, p99 = wrk(url, body, concurrency, seconds, tmp)
+            requests, errors, elapsed, p50, p99 = wrk(url, body, concurrency, seconds, tmp, kind)
         else:
-            latencies, errors, elapsed = asyncio.run(drive(url, body, concurrency, seconds))
+            latencies, errors, elapsed = asyncio.run(drive(url, body, concurrency, seconds, kind))
             q = statistics.quantiles(latencies, n=100)
             requests, p50, p99 = len(latencies), q[49] * 1000, q[98] * 1000
-        results.append(Result(name, n_rows, concurrency, requests, errors, elapsed, p50, p99))
+        results.append(Result(name, kind, n_rows, concurrency, requests, errors, elapsed, p50, p99))
         print(results[-1].line(), flush=True)
     return results
 
@@ -228,60 +258,74 @@ def serve_and_measure(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10.0, help="per measurement")
-    parser.add_argument("--only", choices=["shadow"], help="just the shadow comparison")
+    parser.add_argument(
+        "--only",
+        choices=["shadow", "floor"],
+        help="just the shadow comparison, or just /predict (batched, unbatched) vs the no-op",
+    )
     args = parser.parse_args()
 
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     features = read_schema(ROOT / "models/bundle").features
     raw = pd.read_parquet(ROOT / "data/raw/dataset.parquet")[features]
-    rows = raw.iloc[:100].to_dict("records")
+    rows = raw.iloc[:1000].to_dict("records")
 
+    json_shapes = [(n, c, "json") for n, c in SHAPES]
+    arrow_shapes = [(n, c, "arrow") for n, c in ARROW_SHAPES]
     print(f"load generator: {'wrk' if shutil.which('wrk') else 'asyncio client (aiohttp)'}")
-    print(f"{'service':18s} rows    c     req/s     rows/s  p50(ms)  p99(ms) errors")
+    print(f"{'service':18s} body  rows    c     req/s     rows/s  p50(ms)  p99(ms) errors")
     results: list[Result] = []
-    concurrent = [shape for shape in SHAPES if shape[1] == 32]
+    concurrent = [shape for shape in json_shapes if shape[1] == 32]
     with tempfile.TemporaryDirectory(prefix="shipyard-bench-") as tmp:
-        variants = [("predict/batched", True, None), ("predict/shadow", True, "models/bundle")]
-        if not args.only:
-            variants.insert(1, ("predict/unbatched", False, None))
-        for name, batching, shadow in variants:
+        variants = {
+            None: ["predict/batched", "predict/unbatched", "predict/shadow"],
+            "floor": ["predict/batched", "predict/unbatched"],
+            "shadow": ["predict/batched", "predict/shadow"],
+        }[args.only]
+        for name in variants:
             serve = copy.deepcopy(params)
-            serve["serve"]["batching"]["enabled"] = batching
-            serve["serve"]["shadow"]["bundle"] = str(ROOT / shadow) if shadow else None
-            shapes = concurrent if args.only or shadow else SHAPES
+            serve["serve"]["batching"]["enabled"] = name != "predict/unbatched"
+            shadow = name == "predict/shadow"
+            serve["serve"]["shadow"]["bundle"] = str(ROOT / "models/bundle") if shadow else None
+            shapes = concurrent if args.only == "shadow" or shadow else json_shapes + arrow_shapes
             results += serve_and_measure(name, serve, rows, shapes, args, Path(tmp))
-        if not args.only:
+        if args.only != "shadow":
+            floor_shapes = {(n, c, "json") for n, c in [*SHAPES, *ARROW_SHAPES]}
             with bentoml_serve(
                 "noop_service:Noop", ROOT / "benchmarks", {}, Path(tmp) / "noop.log"
             ) as url:
                 warm_up(url, rows)
-                results += measure("noop (floor)", url, rows, args.seconds, Path(tmp), SHAPES)
-
-    by = {(r.service, r.rows, r.concurrency): r for r in results}
-    print("\nratios (same run):")
-    for n_rows, concurrency in concurrent:
-        mine = by[("predict/shadow", n_rows, concurrency)]
-        base = by[("predict/batched", n_rows, concurrency)]
-        print(
-            f"  {'predict/shadow':18s} {n_rows:3d} rows c={concurrency:<2d}: "
-            f"{mine.rps / base.rps:5.2f}x the req/s, {mine.p99_ms / base.p99_ms:5.2f}x the p99 "
-            "of predict/batched (no shadow)"
-        )
-    if not args.only:
-        local = in_process(raw, min(args.seconds, 5.0), params["serve"]["torch_threads"])
-        print(f"{'in-process':18s}    1    - {'':9s} {local[1]:10.0f}")
-        print(f"{'in-process':18s}  100    - {'':9s} {local[100]:10.0f}")
-        for name in ("predict/batched", "predict/unbatched"):
-            for n_rows, concurrency in SHAPES:
-                mine = by[(name, n_rows, concurrency)]
-                floor = by[("noop (floor)", n_rows, concurrency)]
-                print(
-                    f"  {name:18s} {n_rows:3d} rows c={concurrency:<2d}: "
-                    f"{mine.rps / floor.rps:5.2f}x the no-op's req/s, "
-                    f"{mine.rps * n_rows / local[n_rows]:6.3f}x in-process rows/s"
+                results += measure(
+                    "noop (floor)", url, rows, args.seconds, Path(tmp), sorted(floor_shapes)
                 )
-    errors = sum(r.errors for r in results)
-    print(f"\nerrors in all runs: {errors}")
+
+    by = {(r.service, r.body, r.rows, r.concurrency): r for r in results}
+    print("\nratios (same run):")
+    if "predict/shadow" in variants:
+        for n_rows, concurrency, kind in concurrent:
+            mine = by[("predict/shadow", kind, n_rows, concurrency)]
+            base = by[("predict/batched", kind, n_rows, concurrency)]
+            print(
+                f"  {'predict/shadow':18s} {n_rows:4d} rows c={concurrency:<2d}: "
+                f"{mine.rps / base.rps:5.2f}x the req/s, "
+                f"{mine.p99_ms / base.p99_ms:5.2f}x the p99 of predict/batched (no shadow)"
+            )
+    if args.only == "shadow":
+        return print(f"\nerrors in all runs: {sum(r.errors for r in results)}")
+    local = in_process(raw, min(args.seconds, 5.0), params["serve"]["torch_threads"])
+    for n in local:
+        print(f"{'in-process':18s} {n:4d}    - {'':9s} {local[n]:10.0f}")
+    for name in ("predict/batched", "predict/unbatched"):
+        for n_rows, concurrency, kind in json_shapes + arrow_shapes:
+            mine = by[(name, kind, n_rows, concurrency)]
+            floor = by[("noop (floor)", "json", n_rows, concurrency)]
+            print(
+                f"  {name:18s} {kind:5s} {n_rows:4d} rows c={concurrency:<2d}: "
+                f"{mine.rps / floor.rps:5.2f}x the no-op's req/s (JSON), "
+                f"{mine.rps * n_rows / local[min(n_rows, 100)]:6.3f}x in-process rows/s; "
+                f"p50 {mine.p50_ms:6.1f} ms vs {floor.p50_ms:6.1f} ms"
+            )
+    print(f"\nerrors in all runs: {sum(r.errors for r in results)}")
 
 
 if __name__ == "__main__":

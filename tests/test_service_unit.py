@@ -17,9 +17,14 @@ from shipyard.serving.service import Prediction, Predictor
 api = Predictor.apis["predict"]
 declared = api.output_spec.media_type
 api.output_spec.media_type = None  # what BentoML would compute itself
+fields = {"label": 0, "probabilities": {"0": 0.25}, "value": 1.5, "model_version": "v"}
+sample = Prediction(**{k: v for k, v in fields.items() if k in Prediction.model_fields})
+out = api.output_spec([sample, sample])
+ours = json.loads(out.model_dump_json())  # pydantic's serializer, set by the service
+theirs = json.loads(json.dumps(out.model_dump(mode="json")))  # what BentoML's would write
 print(json.dumps({"declared": declared, "computed": api.output_spec.mime_type(),
                   "batchable": api.batchable, "max_batch_size": api.max_batch_size,
-                  "answer": sorted(Prediction.model_fields)}))
+                  "answer": sorted(Prediction.model_fields), "same_json": ours == theirs}))
 """
 
 
@@ -44,6 +49,7 @@ def test_declared_media_type_is_what_bentoml_computes(tmp_path, data, answer):
     assert wiring["declared"] == wiring["computed"] == "application/json"
     assert wiring["batchable"] is True and wiring["max_batch_size"] >= 1
     assert wiring["answer"] == answer  # the bundle's task's answer
+    assert wiring["same_json"]
 
 
 def test_row_model_takes_categories_nulls_where_allowed_and_ignored_columns():
@@ -95,16 +101,17 @@ def test_store_labels_come_from_the_card_alone():
     assert "git_commit" not in labels
 
 
-def test_read_rows_bounds_the_problems_of_any_request():
-    from shipyard.serving.schema import MAX_PROBLEMS, Problems, read_rows
+def test_read_json_bounds_the_problems_of_any_request():
+    from shipyard.serving.columns import Contract, read_json
+    from shipyard.serving.schema import MAX_PROBLEMS, Problems
 
-    row = row_model(schema_for(data_config(numeric_features=["a", "b"])), max_abs_value=10.0)
-    assert [r.__dict__ for r in read_rows(b'{"rows": [{"a": 1, "b": 2.5}]}', row, 5)] == [
-        {"f0": 1.0, "f1": 2.5}
-    ]
+    contract = Contract.of(schema_for(data_config(numeric_features=["a", "b"])), 10.0)
+    batch = read_json(b'{"rows": [{"a": 1, "b": 2.5}]}', contract, 5)
+    assert batch.numeric.tolist() == [[1.0, 2.5]]
+    assert batch.records(contract) == [{"a": 1.0, "b": 2.5}]
     strangers = {"rows": [{f"k{i}": 1 for i in range(1000)} for _ in range(5)]}
     with pytest.raises(Problems) as bad:
-        read_rows(json.dumps(strangers).encode(), row, 5)
+        read_json(json.dumps(strangers).encode(), contract, 5)
     # every row misses both features and has 1000 unknown keys: all counted, few listed
     assert bad.value.count == 5 * (2 + 1000)
     assert len(bad.value.first) == MAX_PROBLEMS
@@ -121,7 +128,7 @@ def test_read_rows_bounds_the_problems_of_any_request():
         (b"[" * 5000, "Invalid JSON"),
     ]:
         with pytest.raises(Problems) as bad:
-            read_rows(body, row, 5)
+            read_json(body, contract, 5)
         assert said in bad.value.first[0]["msg"], body[:40]
 
 

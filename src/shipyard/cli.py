@@ -396,6 +396,37 @@ def _monitor_retrain_pr(args: argparse.Namespace) -> None:
     except (GitError, RuntimeError) as err:
         sys.exit(f"monitor retrain-pr: {err}")
 
+def _predict(args: argparse.Namespace) -> None:
+    import time
+    from pathlib import Path
+
+    from shipyard.config import MAX_ABS_VALUE
+    from shipyard.pipeline.inference import Bundle
+    from shipyard.serving.batch import rejects_path, score_file
+    from shipyard.serving.columns import ColumnProblems, Contract
+
+    source, output = Path(args.input), Path(args.output)
+    if not source.is_file():
+        sys.exit(f"predict: no file at {source}")
+    rejects = Path(args.rejects) if args.rejects else rejects_path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    rejects.parent.mkdir(parents=True, exist_ok=True)
+    bundle = Bundle.load(args.bundle)
+    contract = Contract.of(bundle.schema, MAX_ABS_VALUE)
+    start = time.perf_counter()
+    try:
+        summary = score_file(
+            bundle, contract, source, output, rejects, args.batch_rows, bundle.schema.target
+        )
+    except (ColumnProblems, ValueError) as err:
+        sys.exit(f"predict: {source}: {err}")
+    seconds = time.perf_counter() - start
+    print(
+        f"predict: {summary.rows} rows in {seconds:.1f} s ({summary.rows / seconds:,.0f} rows/s)"
+        f" with {bundle.version}: {summary.scored} scored -> {output}; "
+        f"{summary.rejected_rows} rejected ({summary.problems} problems) -> {rejects}"
+    )
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="shipyard", description=__doc__)
@@ -433,6 +464,15 @@ def main(argv: list[str] | None = None) -> None:
     step.add_argument("--report", default="reports/monitoring")
     step.add_argument("--branch", default="shipyard/retrain")
     step.add_argument("--base", default="main")
+
+    sub = add("predict", _predict, "score a Parquet or CSV table offline, as the service would")
+    sub.add_argument("--bundle", default="models/bundle")
+    sub.add_argument("--input", required=True, help="a .parquet or .csv table of raw rows")
+    sub.add_argument("--output", required=True, help="the scored rows (.parquet)")
+    sub.add_argument(
+        "--rejects", help="invalid rows, one line per problem (default: OUTPUT.rejects.parquet)"
+    )
+    sub.add_argument("--batch-rows", type=int, default=65_536, help="rows scored at a time")
     sub = add("contract-test", _contract_test, "schemathesis, all checks, on the served model")
     sub.add_argument("--bundle", default="models/bundle", help="a bundle dir to serve")
     sub.add_argument("--bento", default="", help="a bento tag to serve instead")

@@ -116,6 +116,24 @@ class Bundle:
         categorical = np.array([[r[i] for i in self._categorical_at] for r in rows], object)
         return self._predict_fast(numeric, categorical)
 
+    def predict_columns(self, numeric: np.ndarray, categorical: np.ndarray) -> np.ndarray:
+        """`predict` for raw values as the service's validation leaves them
+        (serving.columns.Batch): numeric features as float64 (NaN for missing) and
+        categorical ones as text (None for missing), each part in `self.features` order."""
+        if self._fast is None:
+            import pandas as pd
+
+            names = [self.features[i] for i in (*self._numeric_at, *self._categorical_at)]
+            frame = pd.concat(
+                [
+                    pd.DataFrame(numeric, columns=names[: numeric.shape[1]]),
+                    pd.DataFrame(categorical, columns=names[numeric.shape[1] :], dtype=object),
+                ],
+                axis=1,
+            )
+            return self.predict(frame)
+        return self._predict_fast(numeric, categorical)
+
     def predict_array(self, x: np.ndarray) -> np.ndarray:
         """`predict` for a bundle without categorical features: raw values as a float
         array in `self.features` order (NaN for missing)."""

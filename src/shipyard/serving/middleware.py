@@ -1,5 +1,5 @@
 """ASGI middleware for the service: the request body (bounded in size and time), the
-/predict contract (JSON only, validated once, bounded errors, the prediction log), and the
+/predict contract (JSON or Arrow only, validated once, bounded errors, the prediction log), and the
 OpenAPI document that describes what these answer.
 
 They work per request, outside BentoML's adaptive batching, which merges requests.
@@ -29,6 +29,7 @@ REQUEST_ID = b"x-request-id"
 BODY = "shipyard.body"  # scope["state"] keys: the body as read, the request as validated
 VALIDATED = "shipyard.validated"
 JSON = "application/json"
+ARROW = "application/vnd.apache.arrow.stream"  # Arrow IPC, streaming format
 
 log = logging.getLogger("bentoml.shipyard")
 
@@ -111,25 +112,26 @@ def media_type(scope: Scope) -> str | None:
 Answered = Callable[[str, float, Any, bytes], None]  # request id, ms, request, answer
 
 
-class JsonContract:
-    """POST `path`: JSON only (415 otherwise: BentoML would parse a form or multipart body
-    its own way), read once by `read` (body -> the validated request, or Problems) here,
-    before batching. A bad request is a 400 naming its first problems and counting them,
-    logged as one line. The app gets the validated request (the API's input spec reads it
-    from the scope), and `answered` sees that same object with the 200 answer: for
-    /predict, what was predicted is what is logged."""
+class BodyContract:
+    """POST `path`: the media types in `readers` only (415 otherwise: BentoML would parse a
+    form or multipart body its own way), each read once by its reader (body -> the
+    validated request, or Problems) here, before batching; no Content-Type is the first
+    reader's. A bad request is a 400 naming its first problems and counting them, logged
+    as one line. The app gets the validated request (the API's input spec reads it from
+    the scope), and `answered` sees that same object with the 200 answer: for /predict,
+    what was predicted is what is logged."""
 
     def __init__(
         self,
         app: ASGIApp,
         path: str,
-        read: Callable[[bytes], Any],
+        readers: dict[str, Callable[[bytes], Any]],
         shape: str,
         answered: Answered | None = None,
     ) -> None:
         self.app = app
         self.path = path
-        self.read = read
+        self.readers = readers
         self.shape = shape  # what a request looks like, for the 400's message
         self.answered = answered
 
@@ -140,14 +142,17 @@ class JsonContract:
         headers = dict(scope["headers"])
         request_id = headers.get(REQUEST_ID, b"").decode("latin-1")[:64] or uuid.uuid4().hex
         kind = media_type(scope)
-        if kind not in (None, JSON):  # no Content-Type: read as JSON, as BentoML does
+        read = (
+            self.readers.get(kind or "") if kind is not None else next(iter(self.readers.values()))
+        )
+        if read is None:
             shown = json.dumps(kind[:100])
             log.warning("415 %s %s: Content-Type %s", self.path, request_id, shown)
-            error = f"Content-Type must be {JSON}, once; got {shown}"
+            error = f"Content-Type must be {' or '.join(self.readers)}, once; got {shown}"
             return await reply(send, 415, {"error": error})
         body = scope["state"][BODY]  # read (and bounded) by RequestBody, which runs first
         try:
-            request = self.read(body)
+            request = read(body)
         except Problems as bad:
             first = bad.first[0]
             where = ".".join(map(str, first["loc"])) or "body"

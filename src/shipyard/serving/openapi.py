@@ -8,6 +8,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+ARROW = "application/vnd.apache.arrow.stream"  # as serving.middleware takes it
+
 ERROR = {
     "type": "object",
     "title": "Error",
@@ -43,7 +45,7 @@ ERRORS = {
     "400": ("Bad Request: the request's problems, the first ones named", "RequestProblems"),
     "408": ("Request Timeout: the body did not arrive in time", "Error"),
     "413": ("Content Too Large: over the body limit", "Error"),
-    "415": ("Unsupported Media Type: the body must be application/json", "Error"),
+    "415": ("Unsupported Media Type: a body of a media type the operation does not take", "Error"),
     "503": ("Service Unavailable: shed by adaptive batching past its deadline", "Error"),
     "504": ("Gateway Timeout: not answered within the request timeout", "Error"),
 }
@@ -59,6 +61,10 @@ def amend(
     for path in paths:
         operation = spec["paths"][path]["post"]
         operation["requestBody"]["required"] = True
+        if path == "/predict":  # the same rows as an Arrow IPC stream (serving.columns)
+            operation["requestBody"]["content"][ARROW] = {
+                "schema": {"type": "string", "format": "binary"}
+            }
         for status, (description, schema) in ERRORS.items():
             ref = {"$ref": f"#/components/schemas/{schema}"}
             operation["responses"][status] = {
