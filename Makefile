@@ -175,7 +175,7 @@ kubectl: ## Install the pinned kubectl into the venv unless one is on PATH
 		&& echo "$(KUBECTL_SHA256)  $(BIN)/kubectl.part" | sha256sum -c --quiet - \
 		&& chmod +x $(BIN)/kubectl.part && mv $(BIN)/kubectl.part $(BIN)/kubectl; }
 
-validate-deploy: $(SETUP) ## Render each deploy/overlays/* (kubectl kustomize), check schemas (K8S_VERSIONS, strict) and rules
+validate-deploy: $(SETUP) kubectl ## Render each deploy/overlays/* (kubectl kustomize), check schemas (K8S_VERSIONS, strict) and rules
 	shipyard validate-deploy --k8s-versions $(K8S_VERSIONS)
 
 DEPLOY_STEP = shipyard deploy --strategy $(STRATEGY) --image $(IMAGE) --name $(REGISTRY_NAME) \

@@ -348,11 +348,14 @@ def _validate_deploy(args: argparse.Namespace) -> None:
 def _deploy(args: argparse.Namespace) -> None:
     from pathlib import Path
 
-    from shipyard.gitops.deploy import StepFailed, live_slot, plan, run_step
+    from shipyard.gitops.deploy import NotStarted, StepFailed, live_slot, plan, run_step
     from shipyard.gitops.registry import in_stage
     from shipyard.pipeline.bundle import read_card
 
-    candidate = read_card(args.bundle)["version"]
+    try:
+        candidate = read_card(args.bundle)["version"]
+    except (OSError, KeyError, ValueError) as err:
+        sys.exit(f"{args.phase}: no model card in {args.bundle} ({err}): was it pulled?")
     current = in_stage(args.name)
     stable = current[1] if current else None
     slot = live_slot(args.kubectl) if args.strategy == "blue-green" else "blue"
@@ -367,7 +370,7 @@ def _deploy(args: argparse.Namespace) -> None:
     try:
         said = step(args.phase)
     except StepFailed as err:
-        if args.phase != "deploy":
+        if args.phase != "deploy" or isinstance(err, NotStarted):
             sys.exit(f"{args.phase}: {err}")
         if stable is None:
             sys.exit(f"deploy: {err}; no version in prod to go back to")

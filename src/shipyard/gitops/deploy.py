@@ -455,6 +455,10 @@ class StepFailed(RuntimeError):
     """A step did not complete: kubectl failed, a rollout timed out, the smoke test failed."""
 
 
+class NotStarted(StepFailed):
+    """A step refused before applying anything (nothing to undo)."""
+
+
 def _kubectl(kubectl: str, *args: str) -> str:
     done = subprocess.run([kubectl, *args], capture_output=True, text=True)
     if done.returncode != 0:
@@ -488,6 +492,12 @@ def run_step(
 
     from shipyard.gitops.release import smoke
 
+    url = urls.get(step.smoke_via) if step.smoke_via else None
+    if step.smoke_via and not url:  # before anything is applied
+        raise NotStarted(
+            f"no address for Service {step.smoke_via} to smoke-test: set "
+            + ("DEPLOY_URL" if step.smoke_via == SERVICE else "CANDIDATE_URL")
+        )
     out.mkdir(parents=True, exist_ok=True)
     (out / "kustomization.yaml").write_text(yaml.safe_dump(step.kustomization, sort_keys=False))
     _kubectl(kubectl, "apply", "-k", str(out))
@@ -495,11 +505,8 @@ def run_step(
         _kubectl(kubectl, "rollout", "status", rollout, f"--timeout={timeout_s}s")
     for leftover in step.prune:
         _kubectl(kubectl, "delete", leftover, "--ignore-not-found")
-    if step.smoke_via is None:
+    if step.smoke_via is None or url is None:
         return "no smoke test"
-    url = urls.get(step.smoke_via)
-    if not url:
-        raise StepFailed(f"no address for Service {step.smoke_via} to smoke-test (see README)")
     try:
         answer = smoke(bundle, url=url, version=step.smoke_version)
     except RuntimeError as err:
