@@ -51,9 +51,10 @@ export DVC_NO_ANALYTICS := 1
 
 .PHONY: help setup params check-params check-lock repro test test-fast lint format lock push \
 	pull gate pr-report summary record publish-plots comment commit-status release-plan release-local \
-	image register promote deploy remote-s3 serve bento serve-bento monitor monitor-collect \
-	labels drift-issue retrain-pr contract-test bench-pipeline bench-scale bench-monitor \
-	bench-serving bench-training predict clean
+	image register promote deploy abort rollback collect-logs promotion-check validate-deploy \
+	kubectl remote-s3 serve bento serve-bento monitor monitor-collect labels drift-issue \
+	retrain-pr contract-test bench-pipeline bench-scale bench-monitor bench-serving \
+	bench-training predict clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -64,6 +65,7 @@ $(STAMP): pyproject.toml requirements/lock.txt
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==$(TORCH_VERSION) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(BIN)/python -m pip install -q -c requirements/lock.txt -e '.[dev]'
+	$(MAKE) --no-print-directory kubectl
 	@touch $@
 
 setup: $(SETUP) ## Create .venv and install pinned dependencies (idempotent)
@@ -86,12 +88,13 @@ test: $(SETUP) ## Run the whole test suite, end-to-end tests included
 test-fast: $(SETUP) ## Unit tests only (skips the slow end-to-end runs)
 	pytest -m "not slow" $(PYTEST_ARGS)
 
-lint: $(SETUP) ## ruff, workflows (schema, security audit), params.yaml in sync with conf/
+lint: $(SETUP) ## ruff, workflows (schema, security audit), params.yaml in sync, deploy overlays
 	ruff check .
 	ruff format --check .
 	check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yaml
 	zizmor --offline --persona auditor .github/workflows
 	shipyard check-params
+	$(MAKE) --no-print-directory validate-deploy
 
 format: $(SETUP) ## Apply ruff's formatting and fixes
 	ruff format .
@@ -149,30 +152,73 @@ image: $(SETUP) ## Containerize the bento as IMAGE:<model version> and IMAGE:<co
 		-t $(IMAGE):$$v -t $(IMAGE):$$(git rev-parse --short HEAD)
 	docker push --all-tags $(IMAGE)
 
-register: $(SETUP) ## Record this commit's model version in the git-tag model registry (GTO), once
+register: $(SETUP) ## Record this commit's model version in the git-tag registry (GTO), stage staging, once
 	@# A retried release (the last one failed before promotion) finds HEAD registered.
 	v=$$(shipyard model-version) && if [ -n "$$(git tag --points-at HEAD '$(REGISTRY_NAME)@v*')" ]; \
 		then echo "register: HEAD is already registered"; \
-		else gto register $(REGISTRY_NAME) --push --message "$$v"; fi
+		else gto register $(REGISTRY_NAME) --push --message "$$v" \
+			&& gto assign $(REGISTRY_NAME) --stage staging --push --message "$$v"; fi
 
-promote: $(SETUP) ## Assign the registered version to stage prod (after a successful deploy)
+# kubectl: the one on PATH, else a pinned release checked against its published sha256,
+# installed into the venv by `make setup` (kustomize is built in).
+KUBECTL_VERSION := v1.33.0
+KUBECTL_SHA256 := 9efe8d3facb23e1618cba36fb1c4e15ac9dc3ed5a2c2e18109e4a66b2bac12dc
+# How a release goes out: rolling | canary | blue-green | shadow (deploy/overlays).
+STRATEGY := $(or $(STRATEGY),rolling)
+# The Kubernetes minor versions every overlay's render must be valid for.
+K8S_VERSIONS ?= 1.33 1.34 1.35
+# The canary's (or blue-green preview's) own address, for its smoke test.
+CANDIDATE_URL ?=
+# Prediction logs for `make promotion-check` (the canary's; none = the stable log's shadow rows).
+STABLE_LOG ?= build/logs/stable.jsonl
+CANARY_LOG ?= $(if $(filter canary,$(STRATEGY)),build/logs/canary.jsonl)
+# Traffic to wait for before the logs are collected, and where a pod logs its predictions
+# (SHIPYARD_STATE_DIR in deploy/app + serve.prediction_log.path).
+SOAK_S ?= 600
+POD_LOG ?= /var/lib/shipyard/logs/predictions.jsonl
+
+kubectl: ## Install the pinned kubectl into the venv unless one is on PATH
+	@command -v kubectl >/dev/null || { \
+		curl -fsSL -o $(BIN)/kubectl.part https://dl.k8s.io/release/$(KUBECTL_VERSION)/bin/linux/amd64/kubectl \
+		&& echo "$(KUBECTL_SHA256)  $(BIN)/kubectl.part" | sha256sum -c --quiet - \
+		&& chmod +x $(BIN)/kubectl.part && mv $(BIN)/kubectl.part $(BIN)/kubectl; }
+
+validate-deploy: $(SETUP) kubectl ## Render each deploy/overlays/* (kubectl kustomize), check schemas (K8S_VERSIONS, strict) and rules
+	shipyard validate-deploy --k8s-versions $(K8S_VERSIONS)
+
+DEPLOY_STEP = shipyard deploy --strategy $(STRATEGY) --image $(IMAGE) --name $(REGISTRY_NAME) \
+	--deploy-url "$(DEPLOY_URL)" --candidate-url "$(CANDIDATE_URL)"
+KUBE_ENV = $(if $(KUBECONFIG_DATA),umask 077 && printf '%s' "$$KUBECONFIG_DATA" > build/kubeconfig &&)
+
+deploy abort promote rollback collect-logs: export KUBECONFIG := $(if $(KUBECONFIG_DATA),$(CURDIR)/build/kubeconfig,$(KUBECONFIG))
+deploy: $(SETUP) ## Put IMAGE:<model version> out by STRATEGY (one apply), wait, smoke-test; abort on failure
+	@# A workflow hands the cluster's kubeconfig over as content (KUBECONFIG_DATA, a secret).
+	@mkdir -p build && $(KUBE_ENV) true
+	$(DEPLOY_STEP) --phase deploy
+
+collect-logs: ## After SOAK_S s of traffic: the prediction log of a stable (and a canary) pod -> build/logs/
+	@mkdir -p build/logs && $(KUBE_ENV) true
+	sleep $(SOAK_S)
+	kubectl exec deployment/shipyard -- cat $(POD_LOG) > $(STABLE_LOG)
+	$(if $(CANARY_LOG),kubectl exec deployment/shipyard-canary -- cat $(POD_LOG) > $(CANARY_LOG))
+
+promotion-check: $(SETUP) ## The candidate's logged answers vs stable's -> report/promotion.{json,md}; exit 1: do not promote
+	shipyard promotion-check --stable $(STABLE_LOG) $(if $(CANARY_LOG),--canary $(CANARY_LOG))
+
+promote: $(SETUP) ## The candidate takes all traffic (STRATEGY's promote step), then registry stage prod
+	@mkdir -p build && $(KUBE_ENV) true
+	$(DEPLOY_STEP) --phase promote
 	v=$$(shipyard model-version) && gto assign $(REGISTRY_NAME) --stage prod --push --message "$$v"
 
-deploy: export KUBECONFIG := $(if $(KUBECONFIG_DATA),$(CURDIR)/build/kubeconfig,$(KUBECONFIG))
-deploy: $(SETUP) ## Apply deploy/ with IMAGE:<model version> in one step, smoke-test DEPLOY_URL, roll back on failure
-	@test -n "$(DEPLOY_URL)" || { echo "set DEPLOY_URL to the service's address"; exit 2; }
-	@# One apply, image included (a kustomize overlay), so every ReplicaSet in the rollout
-	@# history runs a real image and `rollout undo` returns to the last good one.
-	@mkdir -p build/deploy
-	@# A workflow hands the cluster's kubeconfig over as content (KUBECONFIG_DATA, a secret).
-	@$(if $(KUBECONFIG_DATA),umask 077 && printf '%s' "$$KUBECONFIG_DATA" > build/kubeconfig)
-	v=$$(shipyard model-version) && printf \
-		'resources: [../../deploy]\nimages:\n  - {name: shipyard, newName: "%s", newTag: "%s"}\n' \
-		"$(IMAGE)" "$$v" > build/deploy/kustomization.yaml
-	kubectl apply -k build/deploy
-	kubectl rollout status deployment/shipyard --timeout=300s \
-		&& shipyard smoke --url $(DEPLOY_URL) \
-		|| { kubectl rollout undo deployment/shipyard; exit 1; }
+abort: $(SETUP) ## Back to the version in prod (the registry's): the candidate is withdrawn
+	@mkdir -p build && $(KUBE_ENV) true
+	$(DEPLOY_STEP) --phase abort
+
+rollback: $(SETUP) ## Stage prod to the previous good version (GTO history; --force: it was in prod before), redeploy its image
+	read -r commit v <<< "$$(shipyard rollback-target --name $(REGISTRY_NAME))" \
+		&& gto assign $(REGISTRY_NAME) "$$commit" --stage prod --force --push --message "$$v" \
+		&& echo "rollback: prod is $$v, image $(IMAGE):$$v"
+	$(MAKE) --no-print-directory abort STRATEGY=$(STRATEGY)
 
 serve: $(SETUP) ## Serve models/bundle from the working tree on localhost (PORT=3000)
 	SHIPYARD_BUNDLE=models/bundle SHIPYARD_STATE_DIR=$(CURDIR) \

@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import yaml
 
 from shipyard.serving.run import free_port
 from tests.helpers import GATE, ROOT, copy_repo, run
@@ -366,8 +367,9 @@ def test_merge_releases_the_reviewed_model_and_a_readme_push_releases_nothing(lo
     assert ["docker", "push", "--all-tags", image] in loop.calls("docker")
     install = (loop.shim / "image-python" / "install.sh").read_text()
     assert "download.pytorch.org/whl/cpu" in install  # the image gets the CPU torch wheel
-    applied = (loop.shim / "applied-kustomization.yaml").read_text()
-    assert f'newName: "{image}"' in applied and f'newTag: "{reported}"' in applied
+    applied = yaml.safe_load((loop.shim / "applied-kustomization.yaml").read_text())
+    assert applied["resources"] == ["../../deploy/overlays/rolling"]  # the default strategy
+    assert applied["images"] == [{"name": "shipyard", "newName": image, "newTag": reported}]
     kubeconfig = loop.runner.home / "workspace/build/kubeconfig"
     assert kubeconfig.read_text() == loop.secrets["KUBECONFIG"]
     assert kubeconfig.stat().st_mode & 0o077 == 0
@@ -380,6 +382,7 @@ def test_merge_releases_the_reviewed_model_and_a_readme_push_releases_nothing(lo
     ).splitlines()
     assert f"shipyard@v0.0.1 {BOT} {reported}" in tags
     assert any(t.startswith("shipyard#prod#1 ") for t in tags)
+    assert any(t.startswith("shipyard#staging#1 ") for t in tags)  # on build, before prod
 
     # Scenario 5: a README edit on main: the model version is already registered.
     docker_calls = len(loop.calls("docker"))
@@ -397,8 +400,6 @@ def test_merge_releases_the_reviewed_model_and_a_readme_push_releases_nothing(lo
 
 
 def test_release_runs_only_after_ci_passed_on_main():
-    import yaml
-
     ci = yaml.safe_load((WORKFLOWS / "ci.yaml").read_text())
     release = ci["jobs"]["release"]
     assert release["needs"] == "test"

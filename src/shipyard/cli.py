@@ -396,6 +396,7 @@ def _monitor_retrain_pr(args: argparse.Namespace) -> None:
     except (GitError, RuntimeError) as err:
         sys.exit(f"monitor retrain-pr: {err}")
 
+
 def _predict(args: argparse.Namespace) -> None:
     import time
     from pathlib import Path
@@ -428,7 +429,128 @@ def _predict(args: argparse.Namespace) -> None:
     )
 
 
+def _validate_deploy(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    import yaml
+
+    from shipyard.gitops.deploy import check, render
+
+    targets = [Path(o) for o in args.overlays] or sorted(
+        p for p in Path(args.deploy, "overlays").iterdir() if (p / "kustomization.yaml").exists()
+    )
+    failed = 0
+    for target in targets:
+        try:
+            if target.is_file():  # a render already made (kubectl kustomize ... > file)
+                resources = [d for d in yaml.safe_load_all(target.read_text()) if d]
+            else:
+                resources = render(target, args.kubectl)
+        except (RuntimeError, OSError, yaml.YAMLError) as err:
+            print(f"validate-deploy: {target}: {err}", file=sys.stderr)
+            failed += 1
+            continue
+        problems = check(resources, args.k8s_versions)
+        failed += bool(problems)
+        for problem in problems:
+            print(f"validate-deploy: {target}: {problem}", file=sys.stderr)
+        if not problems:
+            print(
+                f"validate-deploy: {target}: {len(resources)} resources valid for Kubernetes "
+                f"{', '.join(args.k8s_versions)} (strict) and every rule"
+            )
+    if failed:
+        sys.exit(f"validate-deploy: {failed} of {len(targets)} failed")
+
+
+def _deploy(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from shipyard.gitops.deploy import NotStarted, StepFailed, live_slot, plan, run_step
+    from shipyard.gitops.registry import in_stage
+    from shipyard.pipeline.bundle import read_card
+
+    try:
+        candidate = read_card(args.bundle)["version"]
+    except (OSError, KeyError, ValueError) as err:
+        sys.exit(f"{args.phase}: no model card in {args.bundle} ({err}): was it pulled?")
+    current = in_stage(args.name)
+    stable = current[1] if current else None
+    slot = live_slot(args.kubectl) if args.strategy == "blue-green" else "blue"
+    urls = {name: url for name, url in (("shipyard", args.deploy_url),) if url}
+    if args.candidate_url:
+        urls["shipyard-canary"] = urls["shipyard-preview"] = args.candidate_url
+
+    def step(phase: str) -> str:
+        chosen = plan(args.strategy, phase, args.image, candidate, stable, args.overlays, slot)
+        return run_step(chosen, Path(args.out), args.kubectl, urls, Path(args.bundle))
+
+    try:
+        said = step(args.phase)
+    except StepFailed as err:
+        if args.phase != "deploy" or isinstance(err, NotStarted):
+            sys.exit(f"{args.phase}: {err}")
+        if stable is None:
+            sys.exit(f"deploy: {err}; no version in prod to go back to")
+        print(f"deploy: {err}; back to {stable} (abort)", file=sys.stderr)
+        try:
+            step("abort")
+        except StepFailed as again:
+            sys.exit(f"deploy: abort failed too: {again}")
+        sys.exit(1)
+    print(f"{args.phase} ({args.strategy}): {said}")
+
+
+def _rollback_target(args: argparse.Namespace) -> None:
+    from shipyard.gitops.git import git
+    from shipyard.gitops.registry import previous_good
+
+    try:
+        tag, version = previous_good(args.name)
+    except ValueError as err:
+        sys.exit(f"rollback: {err}")
+    print(git("rev-list", "-n", "1", tag), version)
+
+
+def _promotion_check(args: argparse.Namespace) -> None:
+    import os
+    from pathlib import Path
+
+    from shipyard.config import ConfigError, MonitorConfig, load_section
+    from shipyard.monitor.promotion import Limits, compare, markdown
+    from shipyard.monitor.report import newest_lines
+
+    try:
+        config = load_section("monitor", MonitorConfig, args.params)
+    except ConfigError as err:
+        sys.exit(f"promotion-check: {err}")
+    logs = [Path(args.stable)] + ([Path(args.canary)] if args.canary else [])
+    for log in logs:
+        if not log.exists():
+            sys.exit(f"promotion-check: no prediction log at {log}")
+    stable = newest_lines(logs[0], config.window_rows)
+    canary = newest_lines(logs[1], config.window_rows) if args.canary else None
+    metrics = None
+    if args.stable_metrics and args.canary_metrics:
+        metrics = (Path(args.stable_metrics).read_text(), Path(args.canary_metrics).read_text())
+    limits = Limits(args.max_error_increase, args.max_latency_ratio, args.min_agreement)
+    result = compare(stable, canary, config, limits, metrics)
+    text = markdown(result)
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    out.with_suffix(".md").write_text(text)
+    if summary := os.environ.get("GITHUB_STEP_SUMMARY"):
+        with open(summary, "a", encoding="utf-8") as job:
+            job.write(text)
+    print(text)
+    if result["verdict"] != "promote":
+        sys.exit(1)
+
+
 def main(argv: list[str] | None = None) -> None:
+    from shipyard.gitops.deploy import K8S_VERSIONS, PHASES, STRATEGIES
+
     parser = argparse.ArgumentParser(prog="shipyard", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -553,6 +675,38 @@ def main(argv: list[str] | None = None) -> None:
     plan = add("release-plan", _release_plan, "is this bundle's model version a new release?")
     plan.add_argument("--name", default="shipyard", help="the model's name in the registry")
     plan.add_argument("--bundle", default="models/bundle")
+    check = add(
+        "validate-deploy", _validate_deploy, "render each deploy overlay; check schema, rules"
+    )
+    check.add_argument("overlays", nargs="*", help="overlay dirs or rendered YAML (default: all)")
+    check.add_argument("--deploy", default="deploy")
+    check.add_argument("--kubectl", default="kubectl")
+    check.add_argument("--k8s-versions", nargs="+", default=list(K8S_VERSIONS))
+    step = add("deploy", _deploy, "apply one step (deploy, promote, abort) of a deploy strategy")
+    step.add_argument("--strategy", choices=STRATEGIES, default="rolling")
+    step.add_argument("--phase", choices=PHASES, default="deploy")
+    step.add_argument("--image", required=True, help="the image repository (tags: model versions)")
+    step.add_argument("--name", default="shipyard", help="the model's name in the registry")
+    step.add_argument("--bundle", default="models/bundle")
+    step.add_argument("--out", default="build/deploy", help="where the kustomization is written")
+    step.add_argument("--overlays", default="../../deploy/overlays", help="relative to --out")
+    step.add_argument("--kubectl", default="kubectl")
+    step.add_argument("--deploy-url", default="", help="the Service `shipyard`'s address")
+    step.add_argument("--candidate-url", default="", help="the canary's or preview's address")
+    back = add("rollback-target", _rollback_target, "commit and model version to roll back to")
+    back.add_argument("--name", default="shipyard")
+    promo = add(
+        "promotion-check", _promotion_check, "the candidate's logged answers against stable's"
+    )
+    promo.add_argument("--stable", required=True, help="the stable version's prediction log")
+    promo.add_argument("--canary", help="the canary's log (none: the stable log's shadow rows)")
+    promo.add_argument("--stable-metrics", help="a scrape of stable's /metrics (error rate)")
+    promo.add_argument("--canary-metrics", help="a scrape of the canary's /metrics")
+    promo.add_argument("--max-error-increase", type=float, default=0.01)
+    promo.add_argument("--max-latency-ratio", type=float, default=1.5)
+    promo.add_argument("--min-agreement", type=float, default=0.9)
+    promo.add_argument("--output", default="report/promotion.json", help="and .md beside it")
+    promo.add_argument("--params", default="params.yaml")
     args = parser.parse_args(argv)
 
     from shipyard.config import ConfigError

@@ -40,3 +40,48 @@ def plan(name: str, model_version: str) -> tuple[bool, str]:
         return False, f"model version {model_version} is already in {STAGE} ({current[0]})"
     before = f"; {STAGE} has {current[1]} ({current[0]})" if current else f"; {STAGE} is empty"
     return True, f"model version {model_version} is new{before}"
+
+
+def stage_history(name: str, stage: str = STAGE) -> list[tuple[str, str]]:
+    """(tag, model version) of every assignment of `name` to `stage`, oldest first
+    (unassignments left out)."""
+    rows = git(
+        "for-each-ref",
+        f"refs/tags/{name}#{stage}#*",
+        "--format=%(refname:strip=2) %(contents:subject)",
+    )
+    events = []
+    for row in rows.splitlines():
+        tag, _, version = row.partition(" ")
+        match = re.fullmatch(rf"{re.escape(name)}#{re.escape(stage)}#(\d+)", tag)
+        if match:
+            events.append((int(match.group(1)), tag, version.strip()))
+    return [(tag, version) for _, tag, version in sorted(events)]
+
+
+def good_chain(versions: list[str]) -> list[str]:
+    """The versions still standing, oldest first, from the stage's assignments in order: a
+    new version joins the chain; a return to an earlier one (a rollback) drops every
+    version after it, which were rolled back from."""
+    chain: list[str] = []
+    for version in versions:
+        if version in chain:
+            del chain[chain.index(version) + 1 :]
+        else:
+            chain.append(version)
+    return chain
+
+
+def previous_good(name: str, stage: str = STAGE) -> tuple[str, str]:
+    """(tag, model version) of the assignment to roll back to: the good version before the
+    one in `stage` now. ValueError when there is none."""
+    history = stage_history(name, stage)
+    chain = good_chain([version for _, version in history])
+    if len(chain) < 2:
+        raise ValueError(
+            f"{name} has no earlier good version in {stage} to roll back to "
+            f"(standing: {chain or 'none'})"
+        )
+    target = chain[-2]
+    tag = next(tag for tag, version in reversed(history) if version == target)
+    return tag, target

@@ -22,15 +22,18 @@ def unclean_stages() -> dict[str, object]:
     return json.loads(done.stdout or "{}")
 
 
-def smoke(bundle: Path, bento: str | None = None, url: str | None = None) -> dict[str, object]:
+def smoke(
+    bundle: Path, bento: str | None = None, url: str | None = None, version: str | None = None
+) -> dict[str, object]:
     """Predict one row at `url` (or on `bento`, served here for the test) and check that the
-    answer comes from the bundle's model version."""
+    answer comes from `version` (default: the bundle's model version; a shadow deploy's
+    primary answers from the stable one)."""
     import httpx
 
     from shipyard.pipeline.bundle import read_card, read_schema
     from shipyard.serving.run import bentoml_serve
 
-    version = read_card(bundle)["version"]
+    version = version or read_card(bundle)["version"]
     schema = read_schema(bundle)
     categorical = set(schema.categorical)
     # Any valid row will do: zeros, and a category the model never saw (which it must take).
@@ -47,7 +50,5 @@ def smoke(bundle: Path, bento: str | None = None, url: str | None = None) -> dic
         raise RuntimeError(f"smoke test: /predict answered {response.status_code}: {response.text}")
     answer = response.json()[0]
     if answer["model_version"] != version:
-        raise RuntimeError(
-            f"smoke test: serving {answer['model_version']}, not {version} from the bundle"
-        )
+        raise RuntimeError(f"smoke test: serving {answer['model_version']}, not {version}")
     return answer

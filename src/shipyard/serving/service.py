@@ -6,7 +6,7 @@ The bundle comes from SHIPYARD_BUNDLE (a directory: `make serve`) or else from B
 model store (`serve.model_name`, as packed into a bento by `make bento`). Settings come
 from the `serve` section of params.yaml (SHIPYARD_PARAMS overrides the path;
 SHIPYARD_PREDICTION_LOG overrides where predictions are logged, SHIPYARD_STATE_DIR where
-a relative log path lives).
+a relative log path lives, SHIPYARD_SHADOW_BUNDLE serve.shadow.bundle).
 """
 
 from __future__ import annotations
@@ -171,7 +171,8 @@ PREDICTIONS = PredictionLog(
     LOG_PATH,
     SETTINGS.prediction_log.max_bytes,
     SETTINGS.prediction_log.backups,
-    shadow=shadow_predictor(SETTINGS.shadow.bundle),
+    # SHIPYARD_SHADOW_BUNDLE: the shadow deploy's candidate, copied into the pod at start
+    shadow=shadow_predictor(os.environ.get("SHIPYARD_SHADOW_BUNDLE") or SETTINGS.shadow.bundle),
     queue=SETTINGS.shadow.queue,
     max_busy=SETTINGS.shadow.max_busy,
 )
