@@ -111,6 +111,24 @@ def data_config(**fields: Any):
     return DataConfig(**{**defaults, **fields})
 
 
+def monitor_config(**fields: Any):
+    """A MonitorConfig with the thresholds the statistics tests are written against (those
+    of conf/monitor/default.yaml, pinned here so a change of defaults does not move them),
+    smaller windows unless told otherwise."""
+    from shipyard.config import MonitorConfig
+
+    defaults: dict[str, Any] = dict(
+        window_rows=5000,
+        min_rows=500,
+        min_labels=50,
+        alpha=0.05,
+        metric_alpha=0.02,
+        numeric_effect=0.1,
+        categorical_effect=0.05,
+    )
+    return MonitorConfig(**{**defaults, **fields})
+
+
 def load_test_rows(project: Path) -> tuple[list[dict], list]:
     """Every test-set row as it is in the raw table (every column but the target; null
     for missing values) and what evaluate predicted for it with the model the bundle

@@ -9,18 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shipyard.config import MonitorConfig
 from shipyard.monitor.drift import column_drift, summary
+from tests.helpers import monitor_config
 
-CONFIG = MonitorConfig(
-    window_rows=5000,
-    min_rows=500,
-    min_labels=50,
-    alpha=0.05,
-    metric_alpha=0.02,
-    numeric_effect=0.1,
-    categorical_effect=0.05,
-)
+CONFIG = monitor_config()
 NUMERIC = [f"x{i}" for i in range(10)]
 PLANS = ["basic", "plus", "pro"]
 

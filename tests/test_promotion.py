@@ -12,18 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shipyard.config import MonitorConfig
 from shipyard.monitor.promotion import compare
 from shipyard.serving.prediction_log import Entry, PredictionLog
+from tests.helpers import monitor_config
 
-CONFIG = MonitorConfig(
-    window_rows=5000,
-    min_rows=300,
-    min_labels=100,
-    alpha=0.05,
-    numeric_effect=0.1,
-    categorical_effect=0.05,
-)
+CONFIG = monitor_config(min_rows=300, min_labels=100)
 
 
 def answers(version: str, p_yes: np.ndarray) -> list[dict]:

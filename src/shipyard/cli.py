@@ -517,8 +517,8 @@ def _promotion_check(args: argparse.Namespace) -> None:
     from pathlib import Path
 
     from shipyard.config import ConfigError, MonitorConfig, load_section
+    from shipyard.monitor.logs import newest_lines
     from shipyard.monitor.promotion import Limits, compare, markdown
-    from shipyard.monitor.report import newest_lines
 
     try:
         config = load_section("monitor", MonitorConfig, args.params)
