@@ -11,9 +11,9 @@ from shipyard.gitops.git import git
 STAGE = "prod"
 
 
-def in_stage(name: str, stage: str = STAGE) -> tuple[str, str] | None:
-    """(tag, model version) of the latest assignment of `name` to `stage`, or None when
-    it was never assigned or the latest event unassigned it (`<name>#<stage>!#N`)."""
+def _stage_events(name: str, stage: str) -> list[tuple[int, bool, str, str]]:
+    """(number, unassigned?, tag, model version) of every GTO event of `name` in `stage`
+    (`<name>#<stage>#N`, and `<name>#<stage>!#N` for an unassignment), in order."""
     rows = git(
         "for-each-ref",
         f"refs/tags/{name}#{stage}#*",
@@ -26,9 +26,16 @@ def in_stage(name: str, stage: str = STAGE) -> tuple[str, str] | None:
         match = re.fullmatch(rf"{re.escape(name)}#{re.escape(stage)}(!?)#(\d+)", tag)
         if match:
             events.append((int(match.group(2)), match.group(1) == "!", tag, version.strip()))
+    return sorted(events)
+
+
+def in_stage(name: str, stage: str = STAGE) -> tuple[str, str] | None:
+    """(tag, model version) of the latest assignment of `name` to `stage`, or None when
+    it was never assigned or the latest event unassigned it (`<name>#<stage>!#N`)."""
+    events = _stage_events(name, stage)
     if not events:
         return None
-    _, unassigned, tag, version = max(events)
+    _, unassigned, tag, version = events[-1]
     return None if unassigned else (tag, version)
 
 
@@ -45,18 +52,7 @@ def plan(name: str, model_version: str) -> tuple[bool, str]:
 def stage_history(name: str, stage: str = STAGE) -> list[tuple[str, str]]:
     """(tag, model version) of every assignment of `name` to `stage`, oldest first
     (unassignments left out)."""
-    rows = git(
-        "for-each-ref",
-        f"refs/tags/{name}#{stage}#*",
-        "--format=%(refname:strip=2) %(contents:subject)",
-    )
-    events = []
-    for row in rows.splitlines():
-        tag, _, version = row.partition(" ")
-        match = re.fullmatch(rf"{re.escape(name)}#{re.escape(stage)}#(\d+)", tag)
-        if match:
-            events.append((int(match.group(1)), tag, version.strip()))
-    return [(tag, version) for _, tag, version in sorted(events)]
+    return [(tag, version) for _, gone, tag, version in _stage_events(name, stage) if not gone]
 
 
 def good_chain(versions: list[str]) -> list[str]:
