@@ -18,19 +18,12 @@ from shipyard.monitor.drift import column_drift, summary
 if TYPE_CHECKING:
     import pandas as pd
 
-    from shipyard.pipeline.task import Task
-
 
 def output_drift(
-    kind: Task,
-    labels: list[Any] | None,
-    test_scores: np.ndarray,
-    window_scores: np.ndarray,
-    config: MonitorConfig,
+    reference: pd.DataFrame, window: pd.DataFrame, config: MonitorConfig
 ) -> dict[str, Any]:
-    """The drift summary of the monitored outputs (their own correction family)."""
-    reference = kind.monitored(labels, test_scores)
-    window = kind.monitored(labels, window_scores)
+    """The drift summary of the monitored outputs (Task.monitored of the test set's scores
+    and of the window's), their own correction family."""
     numeric = [c for c in reference.columns if reference[c].dtype.kind == "f"]
     categorical = [c for c in reference.columns if c not in numeric]
     return summary(
@@ -58,8 +51,3 @@ def estimated_accuracy(
         "test_set": round(float(right.mean()), 4),
         "method": "top probability, isotonic-calibrated on the test set",
     }
-
-
-def test_scores(kind: Task, predictions: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(scores, truth) of evaluate's saved test predictions."""
-    return kind.scores(predictions), predictions["label"].to_numpy()

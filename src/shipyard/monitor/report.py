@@ -199,19 +199,20 @@ def monitor(
 
     labelled = None
     saved = predictions or Path(f"data/predictions/{shipped_model(card)}.parquet")
+    test = pd.read_parquet(saved) if saved.exists() else None
     mine = [
         line for line in lines if line.get("model_version") == card["version"] and "output" in line
     ]
-    if saved.exists() and mine:
-        test = pd.read_parquet(saved)
+    if test is not None and mine:
         test_scores = kind.scores(test)
         window_scores = kind.answered_scores(schema.labels, [line["output"] for line in mine])
-        report["outputs"] = output_drift(kind, schema.labels, test_scores, window_scores, config)
+        outputs = (
+            kind.monitored(schema.labels, test_scores),
+            kind.monitored(schema.labels, window_scores),
+        )
+        report["outputs"] = output_drift(*outputs, config)
         for name in _most_drifted(report["outputs"], 2):
-            shown[f"output {name}"] = (
-                kind.monitored(schema.labels, test_scores)[name],
-                kind.monitored(schema.labels, window_scores)[name],
-            )
+            shown[f"output {name}"] = (outputs[0][name], outputs[1][name])
         if kind.labelled:
             truth = test["label"].to_numpy()
             report["estimate"] = estimated_accuracy(test_scores, truth, window_scores)
@@ -219,8 +220,7 @@ def monitor(
     if feedback is not None and exists(feedback, "feedback"):
         truth_lines = window_lines(feedback, "feedback", 10 * config.window_rows, [])
         counts = None
-        if kind.labelled and saved.exists():
-            test = pd.read_parquet(saved, columns=["label", "predicted"])
+        if kind.labelled and test is not None:
             counts = int((test["label"] == test["predicted"]).sum()), len(test)
         report["feedback"] = feedback_section(
             lines, truth_lines, card, kind.labelled, config, counts
