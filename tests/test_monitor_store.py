@@ -83,3 +83,9 @@ def test_a_label_file_is_appended_as_feedback_or_refused_whole(tmp_path):
     with pytest.raises(LabelError, match=r"row 1, label: .*not one of the model's labels"):
         import_labels(bad, feedback, tmp_path / "bundle")
     assert len(feedback.read_text().splitlines()) == 2  # nothing of the bad file
+
+
+def test_rotated_files_are_collected_when_the_live_file_is_gone(tmp_path):
+    log = rotated(tmp_path)
+    log.unlink()  # rotated away, nothing written since
+    assert len(collect(log, str(tmp_path / "store"), "predictions")) == 2

@@ -91,7 +91,7 @@ def collect(log: Path, store: str, kind: str) -> list[str]:
 
     fs, root = filesystem(store)
     written = []
-    for path in log_files(log)[1:]:  # [0] is the live file
+    for path in [p for p in log_files(log) if p != log]:  # not the live file
         content = path.read_bytes()
         lines = read_lines(content)
         if not lines:
