@@ -408,6 +408,33 @@ def test_a_full_disk_drops_rows_counted_and_reported_once(project, tmp_path):
     assert "shipyard_feedback_log_failed_rows_total until" in text
 
 
+def test_the_served_log_stays_within_its_size_bound(project, tmp_path):
+    """serve.prediction_log's max_bytes and backups, as the running service applies them:
+    the live file and at most `backups` rotated ones, each about max_bytes, the oldest
+    rows dropped."""
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["serve"]["prediction_log"].update(max_bytes=20_000, backups=2)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    env = {
+        "SHIPYARD_BUNDLE": str(project / "models/bundle"),
+        "SHIPYARD_STATE_DIR": str(tmp_path),
+        "SHIPYARD_PARAMS": str(tmp_path / "params.yaml"),
+    }
+    rows, _ = load_test_rows(project)
+    with bentoml_serve(
+        "shipyard.serving.service:Predictor", project, env, tmp_path / "server.log"
+    ) as url:
+        for _ in range(10):  # ~2 KB a digits row: about 10 times the bound in all
+            assert predict(url, rows[:10]).status_code == 200
+    log = tmp_path / params["serve"]["prediction_log"]["path"]
+    files = sorted(log.parent.glob(f"{log.name}*"))
+    assert [f.name for f in files] == [log.name, f"{log.name}.1", f"{log.name}.2"]
+    # a request's rows are one record, so a file may pass the bound by one request
+    assert all(f.stat().st_size <= 20_000 + 10 * 3_000 for f in files)
+    kept = sum(len(f.read_text().splitlines()) for f in files)
+    assert 0 < kept < 100  # the oldest rows rotated out
+
+
 def test_feedback_is_validated_and_logged_beside_the_predictions(server, project):
     url, log = server
     rows, _ = load_test_rows(project)
