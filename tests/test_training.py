@@ -69,3 +69,24 @@ def test_regressor_learns_in_the_targets_units(tmp_path):
     assert predicted.shape == (100,)
     rmse = float(np.sqrt(np.mean((predicted - y[300:]) ** 2)))
     assert rmse < 0.25 * float(y.std()), rmse
+
+
+def test_epoch_means_equal_lightnings_own_epoch_reduction():
+    """The module sums per-batch values itself (`self.log` per batch costs more than a
+    small step); the figures, which drive early stopping and the best checkpoint, must be
+    the ones Lightning's `self.log(..., on_epoch=True, batch_size=n)` would give, bit for bit."""
+    from lightning.pytorch.trainer.connectors.logger_connector.result import _ResultCollection
+
+    from shipyard.pipeline.modules import EpochMeans
+
+    generator = torch.Generator().manual_seed(0)
+    values = torch.rand(50, generator=generator) * 3
+    sizes = [64] * 49 + [17]  # the last batch shorter, as a split's usually is
+    lightning = _ResultCollection(training=True)
+    ours = EpochMeans()
+    for value, size in zip(values, sizes, strict=True):
+        lightning.log("training_step", "loss", value, on_step=False, on_epoch=True, batch_size=size)
+        ours.add({"loss": value}, size)
+    expected = lightning["training_step.loss"].compute()
+    assert torch.equal(ours.pop()["loss"], expected)
+    assert ours.pop() == {} and ours.rows == 0  # popped: the next epoch starts from nothing

@@ -19,11 +19,35 @@ from shipyard.pipeline.mlp import MLP
 Split = tuple[np.ndarray, np.ndarray]
 
 
+class EpochMeans:
+    """Batch-size-weighted means of per-batch values over an epoch, summed as Lightning's
+    `self.log(..., on_epoch=True)` sums them (float32 value x batch size, then / rows), so
+    the logged figures, and the early stopping and checkpoints they drive, are the same.
+    `self.log` once per batch moves its whole result record to the value's device each
+    call: ~0.8 ms, more than a small network's step."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, torch.Tensor] = {}
+        self.rows = 0
+
+    def add(self, values: dict[str, torch.Tensor], rows: int) -> None:
+        for name, value in values.items():
+            weighted = value.detach().float() * rows
+            self.sums[name] = self.sums[name] + weighted if name in self.sums else weighted
+        self.rows += rows
+
+    def pop(self) -> dict[str, torch.Tensor]:
+        means = {name: total / self.rows for name, total in self.sums.items()}
+        self.sums, self.rows = {}, 0
+        return means
+
+
 class Module(L.LightningModule):
     def __init__(self, net: MLP, lr: float, weight_decay: float) -> None:
         super().__init__()
         self.net = net
         self.save_hyperparameters(ignore=["net"])  # lr and weight_decay, logged by dvclive
+        self.epoch = {"train": EpochMeans(), "val": EpochMeans()}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -31,15 +55,24 @@ class Module(L.LightningModule):
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> torch.Tensor:
         x, y = batch
         loss = self.net.task.loss(self(x), y, self.net.arch)
-        self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=len(y))
+        self.epoch["train"].add({"loss": loss}, len(y))
         return loss
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> None:
         x, y = batch
         out = self(x)
-        self.log("val/loss", self.net.task.loss(out, y, self.net.arch), batch_size=len(y))
-        for name, value in self.net.task.val_metrics(out, y).items():
-            self.log(f"val/{name}", value, batch_size=len(y))
+        values = {"loss": self.net.task.loss(out, y, self.net.arch)}
+        self.epoch["val"].add(values | self.net.task.val_metrics(out, y), len(y))
+
+    def _log_epoch(self, split: str) -> None:
+        for name, value in self.epoch[split].pop().items():
+            self.log(f"{split}/{name}", value, on_step=False, on_epoch=True)
+
+    def on_train_epoch_end(self) -> None:
+        self._log_epoch("train")
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch("val")
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.AdamW(

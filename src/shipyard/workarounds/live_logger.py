@@ -1,11 +1,17 @@
-"""dvclive's Lightning logger, without its per-call `inspect.stack()`, and resumable under
-`dvc repro`.
+"""dvclive's Lightning logger, without its per-call `inspect.stack()` or its Studio payload
+when there is no Studio, and resumable under `dvc repro`.
 
 DVCLiveLogger.log_metrics (dvclive 3.49) decides whether to sync by calling
 `inspect.stack()`, which reads the source of every frame on the stack: on a small dataset
 that dominates a training run. Walking the frames' code names answers the same question
 without reading any source. tests/test_live_logger.py fails if dvclive changes the
 functions it looks for, so this cannot drift silently.
+
+Each sync (twice an epoch) `Live.post_data_to_studio` also re-reads every curve file it has
+written to build a payload for DVC Studio, and queues it even when Studio is not
+configured (the worker then drops it): the cost grows with every epoch. `OfflineLive` skips
+building what would be dropped; the test checks the same skip-set dvclive's own
+`post_to_studio` consults.
 
 dvclive's own `resume=True` appends to what its directory holds, which a resumed stage
 cannot rely on: `dvc repro` deletes a stage's outs, dvclive's directory among them, before
@@ -23,8 +29,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from dvclive import Live
 from dvclive.fabric import DVCLiveLogger as FabricDVCLiveLogger
 from dvclive.lightning import DVCLiveLogger
+from lightning.fabric.loggers.logger import rank_zero_experiment
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities import rank_zero_only
 
@@ -43,7 +51,21 @@ def called_from_sync_point() -> bool:
     return False
 
 
+class OfflineLive(Live):
+    def post_data_to_studio(self) -> None:
+        if "data" in self._studio_events_to_skip:  # no Studio: post_to_studio would drop it
+            return
+        super().post_data_to_studio()
+
+
 class LiveLogger(DVCLiveLogger):
+    @property
+    @rank_zero_experiment
+    def experiment(self) -> Live:
+        if self._experiment is None:
+            self._experiment = OfflineLive(**self._kwargs)
+        return self._experiment
+
     @rank_zero_only
     def log_metrics(
         self, metrics: Mapping[str, float], step: int | None = None, sync: bool | None = False
