@@ -128,13 +128,20 @@ def test_predictions_frame_round_trips_to_scores():
     np.testing.assert_array_equal(VALUES.scores(frame), values)
 
 
-def test_answer_for_one_row_fits_the_response_model():
-    answer = CLASSES.answer(["cat", "dog"], np.array([0.3, 0.7]))
-    assert answer == {"label": "dog", "probabilities": {"cat": 0.3, "dog": 0.7}}
-    CLASSES.response_model().model_validate({**answer, "model_version": "v"})
-    answer = VALUES.answer(None, np.float32(12.5))
-    assert answer == {"value": 12.5}
-    VALUES.response_model().model_validate({**answer, "model_version": "v"})
+def test_answers_per_row_fit_the_response_model():
+    scores = np.array([[0.3, 0.7], [0.9, 0.1]], dtype=np.float32)
+    answers = CLASSES.answers(["cat", "dog"], scores)
+    assert answers[0]["label"] == "dog" and answers[1]["label"] == "cat"
+    # the float32 scores as Python floats, each the float() of its cell
+    assert answers[1]["probabilities"] == {"cat": float(scores[1, 0]), "dog": float(scores[1, 1])}
+    for answer in answers:
+        CLASSES.response_model().model_validate({**answer, "model_version": "v"})
+    assert CLASSES.answers(["cat", "dog"], np.array([0.3, 0.7])) == [
+        {"label": "dog", "probabilities": {"cat": 0.3, "dog": 0.7}}
+    ]  # one row's scores
+    answers = VALUES.answers(None, np.array([[12.5], [-1.0]], dtype=np.float32))
+    assert answers == [{"value": 12.5}, {"value": -1.0}]
+    VALUES.response_model().model_validate({**answers[0], "model_version": "v"})
 
 
 @pytest.mark.parametrize(

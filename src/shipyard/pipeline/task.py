@@ -174,8 +174,9 @@ class Task:
         relative to the Live's directory."""
         raise NotImplementedError
 
-    def answer(self, labels: list[Any] | None, scores: np.ndarray) -> dict[str, Any]:
-        """The service's answer for one row, from its scores."""
+    def answers(self, labels: list[Any] | None, scores: np.ndarray) -> list[dict[str, Any]]:
+        """The service's answer for each row, from the rows' scores (one row per first
+        axis entry)."""
         raise NotImplementedError
 
     def response_model(self) -> type[BaseModel]:
@@ -305,11 +306,17 @@ class Classification(Task):
             },
         ]
 
-    def answer(self, labels: list[Any] | None, scores: np.ndarray) -> dict[str, Any]:
+    def answers(self, labels: list[Any] | None, scores: np.ndarray) -> list[dict[str, Any]]:
         """The label, and class probabilities keyed by label."""
         labels = labels or []
-        probabilities = {str(label): float(p) for label, p in zip(labels, scores, strict=True)}
-        return {"label": labels[int(scores.argmax())], "probabilities": probabilities}
+        keys = [str(label) for label in labels]
+        scores = np.asarray(scores).reshape(-1, len(keys))
+        # tolist: Python floats for the whole matrix in one call (float() per cell is slow)
+        top, rows = scores.argmax(axis=1).tolist(), scores.tolist()
+        return [
+            {"label": labels[best], "probabilities": dict(zip(keys, row, strict=True))}
+            for best, row in zip(top, rows, strict=True)
+        ]
 
     def response_model(self) -> type[BaseModel]:
         from pydantic import BaseModel
@@ -416,8 +423,8 @@ class Regression(Task):
             {"Residuals (test)": {"template": "scatter", "x": "predicted", "y": files("residual")}},
         ]
 
-    def answer(self, labels: list[Any] | None, scores: np.ndarray) -> dict[str, Any]:
-        return {"value": float(scores)}
+    def answers(self, labels: list[Any] | None, scores: np.ndarray) -> list[dict[str, Any]]:
+        return [{"value": value} for value in np.asarray(scores, dtype=float).ravel().tolist()]
 
     def response_model(self) -> type[BaseModel]:
         from pydantic import BaseModel

@@ -102,10 +102,11 @@ class _File(logging.handlers.RotatingFileHandler):
         self._error = False
         self._size: int | None = None
 
-    def write_lines(self, lines: list[str]) -> bool:
-        """One write (one record: never split by a rotation) of JSON lines; False if it
-        failed (counted and reported: handleError)."""
-        text = "\n".join(lines)
+    def write_lines(self, lines: list[bytes]) -> bool:
+        """One write (one record: never split by a rotation) of JSON lines (orjson's
+        UTF-8, decoded once for the whole write); False if it failed (counted and
+        reported: handleError)."""
+        text = b"\n".join(lines).decode()
         record = logging.LogRecord(self.baseFilename, logging.INFO, "", 0, text, None, None)
         record.rows = len(lines)
         with self.lock:  # handle() takes it too (reentrant): _error is this record's
@@ -301,5 +302,5 @@ class PredictionLog:
                 }
                 if shadow is not None:
                     line["shadow"] = shadow[i]
-                lines.append(orjson.dumps(line).decode())
+                lines.append(orjson.dumps(line))
         self.file.write_lines(lines)

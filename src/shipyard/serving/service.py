@@ -147,10 +147,9 @@ def shadow_predictor(path: str | None) -> Any:
         if missing:
             raise KeyError(f"the candidate needs features the requests lack: {missing[:5]}")
         values = [[row[f] for f in candidate.features] for row in rows]
-        return [
-            {"model_version": candidate.version, **candidate_task.answer(candidate.labels, o)}
-            for o in candidate.predict_values(values)
-        ]
+        scores = candidate.predict_values(values)
+        answers = candidate_task.answers(candidate.labels, scores)
+        return [{"model_version": candidate.version, **answer} for answer in answers]
 
     return predict
 
@@ -204,7 +203,7 @@ class Predictor:
             return JSONResponse({"error": "no feedback log (serve.feedback_log.path)"}, 503)
         at = now()
         lines = [orjson.dumps({"timestamp": at, **item.model_dump()}) for item in feedback]
-        if not FEEDBACK_FILE.write_lines([line.decode() for line in lines]):
+        if not FEEDBACK_FILE.write_lines(lines):
             return JSONResponse({"error": "the feedback log cannot be written now"}, 503)
         return Accepted(accepted=len(feedback))
 
@@ -231,11 +230,11 @@ class Predictor:
             np.concatenate([b.numeric for b in batches]),
             np.concatenate([b.categorical for b in batches]),
         )
-        version, labels = self.bundle.version, self.bundle.labels
+        version = self.bundle.version
         # Built from our own validated numbers: nothing for pydantic to check again.
         return [
-            Prediction.model_construct(model_version=version, **TASK.answer(labels, o))
-            for o in outputs
+            Prediction.model_construct(model_version=version, **answer)
+            for answer in TASK.answers(self.bundle.labels, outputs)
         ]
 
 
@@ -299,5 +298,8 @@ def answers_json(self: Any, **_: Any) -> str:
     return ANSWERS.dump_json(self.root).decode()
 
 
-# The same JSON (one separator style apart); tests/test_service_unit.py checks it.
+# The same JSON (one separator style apart); tests/test_service_unit.py checks it. As
+# model_dump too: BentoML answers a root model by calling model_dump first and sends what
+# it returns when that is text; otherwise it drops that dump and serializes again.
 Predictor.apis["predict"].output_spec.model_dump_json = answers_json
+Predictor.apis["predict"].output_spec.model_dump = answers_json
