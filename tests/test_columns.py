@@ -11,8 +11,10 @@ import pytest
 
 from shipyard.pipeline.bundle import schema_for
 from shipyard.serving.columns import (
+    Batch,
     ColumnProblems,
     Contract,
+    Records,
     from_table,
     read_arrow,
     read_json,
@@ -126,3 +128,29 @@ def test_tables_keep_their_valid_rows_and_name_the_rest():
     ]
     with pytest.raises(ColumnProblems, match="n"):
         from_table(table.drop_columns(["n"]), CONTRACT)
+
+
+@pytest.mark.parametrize("kind", ["numbers", "numbers and IDs", "categories"])
+def test_records_render_each_row_as_its_dict_serializes(kind):
+    """The prediction log writes Records.json(): for rows of numbers it is cut from one
+    serialization of the number matrix; it must be, byte for byte, each row's dict
+    (Batch.records) serialized: key order, nulls, signs, exponents, a % in a name, IDs."""
+    import orjson
+
+    numbers = np.array([[1.0, np.nan, -0.0], [1e-300, 2.5e17, -3.0], [0.1, 7.0, 1 / 3]])
+    ids = ["a,b%s}", 2, None]
+    data = data_config(
+        numeric_features=["a%s", "b", "c"],
+        categorical_features=[],
+        nullable=["b"],
+        drop=["id"] if kind == "numbers and IDs" else [],
+    )
+    contract = Contract.of(schema_for(data), max_abs=1e300)
+    batch = Batch(numbers, np.empty((3, 0), dtype=object), {"id": ids} if contract.ignored else {})
+    if kind == "categories":
+        contract = CONTRACT
+        batch = read_json(json.dumps({"rows": GOOD}).encode(), CONTRACT, 10)
+    records = Records(batch, contract)
+    assert len(records) == len(batch)
+    assert records.json() == [orjson.dumps(row) for row in batch.records(contract)]
+    assert list(records) == batch.records(contract)

@@ -12,12 +12,15 @@ allows it, ID columns as short scalars.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import operator
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import orjson
 
 from shipyard.serving.schema import (
     MAX_CATEGORY_LENGTH,
@@ -114,6 +117,53 @@ class Batch:
             cells = [row + list(extra) for row, extra in zip(cells, more, strict=True)]
         names = [*contract.features, *contract.ignored]
         return [dict(zip(names, row, strict=True)) for row in cells]
+
+
+class Records(Sequence):
+    """A batch's rows by column name (`Batch.records`), made only if asked for, and each
+    row as JSON text (`json`), for the prediction log. Rows of numbers are written from the
+    number matrix in one serializer call, then cut at the row and cell commas (numbers hold
+    none): a dict per row made, then serialized, cost a quarter of a 100-row request."""
+
+    def __init__(self, batch: Batch, contract: Contract) -> None:
+        self.batch, self.contract = batch, contract
+
+    def __len__(self) -> int:
+        return len(self.batch)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._dicts[index]
+
+    @functools.cached_property
+    def _dicts(self) -> list[dict[str, Any]]:
+        return self.batch.records(self.contract)
+
+    def json(self) -> list[bytes]:
+        contract = self.contract
+        if contract.categorical:  # text among the features: each row's dict, serialized
+            return [orjson.dumps(row) for row in self._dicts]
+        numbers = np.ascontiguousarray(self.batch.numeric, dtype=np.float64)
+        # orjson writes NaN, how a missing number travels here, as null (records: None)
+        text = orjson.dumps(numbers, option=orjson.OPT_SERIALIZE_NUMPY)
+        cells = [tuple(row.split(b",")) for row in text[2:-2].split(b"],[")]
+        template = _template(tuple(contract.numeric), closed=not contract.ignored)
+        if not contract.ignored:
+            return [template % row for row in cells]
+        # ID columns (any scalar, text among them) after the features, as records puts them
+        ids = [_pylist(self.batch.ignored.get(name), len(self)) for name in contract.ignored]
+        rest = [
+            orjson.dumps(dict(zip(contract.ignored, row, strict=True)))
+            for row in zip(*ids, strict=True)
+        ]
+        return [template % row + b"," + more[1:] for row, more in zip(cells, rest, strict=True)]
+
+
+@functools.cache
+def _template(names: tuple[str, ...], closed: bool) -> bytes:
+    """`{"name":%s,...}` for bytes formatting (a % in a name escaped); open-ended (no
+    closing brace) when more keys follow."""
+    keys = [orjson.dumps(name).replace(b"%", b"%%") + b":%s" for name in names]
+    return b"{" + b",".join(keys) + (b"}" if closed else b"")
 
 
 def _pylist(values: Any, n: int) -> list[Any]:

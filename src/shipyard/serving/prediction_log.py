@@ -23,7 +23,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -157,7 +157,9 @@ class _File(logging.handlers.RotatingFileHandler):
 class Entry:
     request_id: str
     latency_ms: float
-    rows: list[dict[str, Any]]
+    # The rows by column name: dicts, or a sequence of them that also renders each row's
+    # JSON itself (`json()`: serving.columns.Records, from the validated columns).
+    rows: Sequence[dict[str, Any]]
     outputs: list[dict[str, Any]]
     timestamp: str = ""  # when it was answered, ISO 8601 UTC
     logged: bool = False  # set once, under PredictionLog's lock: no request logged twice
@@ -290,7 +292,9 @@ class PredictionLog:
             return
         lines = []
         for entry, shadow in entries:
-            for i, (row, output) in enumerate(zip(entry.rows, entry.outputs, strict=True)):
+            rendered = getattr(entry.rows, "json", None)
+            rows = [orjson.Fragment(row) for row in rendered()] if rendered else entry.rows
+            for i, (row, output) in enumerate(zip(rows, entry.outputs, strict=True)):
                 line = {
                     "timestamp": entry.timestamp,
                     "request_id": entry.request_id,

@@ -29,7 +29,7 @@ from shipyard.config import MAX_ABS_VALUE, ServeConfig, load_section
 from shipyard.pipeline.bundle import read_schema
 from shipyard.pipeline.task import task
 from shipyard.serving import openapi
-from shipyard.serving.columns import Batch, Contract, read_arrow, read_json
+from shipyard.serving.columns import Batch, Contract, Records, read_arrow, read_json
 from shipyard.serving.middleware import (
     ARROW,
     JSON,
@@ -254,7 +254,7 @@ def read_predict_arrow(body: bytes) -> PredictRequest:
 
 
 def predicted(request_id: str, latency_ms: float, request: Any, answer: bytes) -> None:
-    rows = request.rows[0].records(CONTRACT)
+    rows = Records(request.rows[0], CONTRACT)
     PREDICTIONS.add(Entry(request_id, latency_ms, rows, orjson.loads(answer), now()))
 
 
