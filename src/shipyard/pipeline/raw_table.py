@@ -125,7 +125,8 @@ def batches(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    file = pq.ParquetFile(path)
+    # not pre-buffered: with it, pyarrow keeps every batch it has read (the whole table)
+    file = pq.ParquetFile(path, pre_buffer=False)
     widened = _nullable_integers(file, columns)
     start = 0
     for batch in file.iter_batches(batch_size=batch_rows, columns=columns):

@@ -286,7 +286,9 @@ def _parquet_chunks(
     # fsspec for local paths too: one way in; a wrong path is a config mistake: it raises
     with fsspec.open(path, "rb", **(storage_options or {})) as file:
         try:
-            parquet = pq.ParquetFile(file)
+            # not pre-buffered: with it, pyarrow keeps every batch read (a 10M-row table
+            # whole); without it, it reads each column chunk as it goes
+            parquet = pq.ParquetFile(file, pre_buffer=False)
         except (pa.ArrowException, OSError, ValueError) as err:
             yield _unreadable("readable Parquet file", f"{name}: {err}")
             return
