@@ -262,7 +262,7 @@ bench-pipeline: $(SETUP) ## Full, no-op and model.* repro times; each stage's im
 bench-training: $(SETUP) ## Lightning vs a hand-written loop: ms/epoch on digits, samples/s at 1M rows
 	python -m benchmarks.training
 
-bench-scale: $(SETUP) ## Wall time and peak memory per stage at 10k, 100k and 1M rows
+bench-scale: $(SETUP) ## Wall time and peak memory per stage at 10k, 100k, 1M and 10M rows
 	python -m benchmarks.scale
 
 bench-monitor: $(SETUP) ## False alarms, power by shift and window, realized-accuracy test, cost at 100k rows

@@ -6,7 +6,7 @@ gets its own wall time and peak memory (the largest resident set of the stage's 
 tree: dvc and the stage's python, from wait4). Training is held to the same small budget
 at every size (`trainer=cpu`, 2 epochs, batch 1024), so the rows are the only variable.
 
-    python -m benchmarks.scale [--rows 10000 100000 1000000]
+    python -m benchmarks.scale [--rows 10000 100000 1000000 10000000]
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STAGES = ["ingest", "validate", "featurize", "train", "baseline", "evaluate", "package"]
 NUMERIC = [f"x{i:02d}" for i in range(45)]
 CATEGORICAL = [f"c{i:02d}" for i in range(5)]
-BUDGET = 4 * 1024  # MiB: the issue's bound on peak memory at a million rows
+BUDGET = 4 * 1024  # MiB: the issue's bound on peak memory, at ten million rows too
 
 
 def overrides(rows: int) -> list[str]:
@@ -60,7 +60,9 @@ def run_size(rows: int, tmp: Path) -> dict[str, tuple[float, float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument(
+        "--rows", type=int, nargs="+", default=[10_000, 100_000, 1_000_000, 10_000_000]
+    )
     args = parser.parse_args()
 
     results: dict[int, dict[str, tuple[float, float]]] = {}
@@ -97,9 +99,11 @@ def main() -> None:
             w for w, _ in results[small].values()
         )
         print(f"  {small:,} -> {large:,}: total {total * 10 / factor:.1f}; " + ", ".join(parts))
-    peak = max(p for _, p in results[sizes[-1]].values())
-    verdict = "within" if peak <= BUDGET else "OVER"
-    print(f"\npeak memory at {sizes[-1]:,} rows: {peak:.0f} MiB ({verdict} {BUDGET} MiB)")
+    print()
+    for n in sizes:
+        stage, (_, peak) = max(results[n].items(), key=lambda item: item[1][1])
+        verdict = "within" if peak <= BUDGET else "OVER"
+        print(f"peak memory at {n:,} rows: {peak:.0f} MiB ({stage}; {verdict} {BUDGET} MiB)")
 
 
 if __name__ == "__main__":

@@ -98,6 +98,13 @@ class FeaturesConfig:
     split: SplitConfig
     numeric: NumericTransform
     categorical: CategoricalTransform
+    # The most train rows what is fit in memory sees: the featurizer, and the baseline
+    # (a seeded sample when the train split is larger; all of it otherwise).
+    fit_rows: int
+
+    def __post_init__(self) -> None:
+        if self.fit_rows < 1:
+            raise ConfigError(f"features.fit_rows: must be at least 1, got {self.fit_rows}")
 
 
 def check_features(cfg: FeaturesConfig) -> None:

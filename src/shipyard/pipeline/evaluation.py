@@ -5,6 +5,7 @@ the evaluate stage does the I/O."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,11 +40,44 @@ def score(
     task: Task, labels: list[Any] | None, net: MLP, baseline: Any, test: pd.DataFrame
 ) -> tuple[np.ndarray, dict[str, Scored]]:
     """(the truth, {"mlp": ..., "baseline": ...}) on a featurized test frame."""
+    x, y = arrays(test)
+    return score_arrays(task, labels, net, baseline, x, y, test[ROW_ID].to_numpy())
+
+
+# Rows scored at a time: a network's activations for millions of rows at once would take
+# gigabytes (256 float32 per row in the first hidden layer alone).
+PIECE_ROWS = 65_536
+
+
+def in_pieces(scores: Callable[[np.ndarray], Any], x: np.ndarray) -> np.ndarray:
+    """`scores(x)`, computed PIECE_ROWS rows at a time when `x` has more (the same rows'
+    scores, in bounded memory), in one call otherwise."""
+    if len(x) <= PIECE_ROWS:
+        return np.asarray(scores(x))
+    return np.concatenate(
+        [np.asarray(scores(x[i : i + PIECE_ROWS])) for i in range(0, len(x), PIECE_ROWS)]
+    )
+
+
+def score_arrays(
+    task: Task,
+    labels: list[Any] | None,
+    net: MLP,
+    baseline: Any,
+    x: np.ndarray,
+    y: np.ndarray,
+    row_ids: np.ndarray,
+) -> tuple[np.ndarray, dict[str, Scored]]:
+    """`score` on a test split's arrays (feature_files.read)."""
+    import pandas as pd
+
     from shipyard.pipeline import mlp
 
-    x, y = arrays(test)
     y_true = task.truth(y)
-    outputs = (mlp.predict(net, x), task.baseline_scores(baseline, x, labels))
+    outputs = (
+        in_pieces(lambda rows: mlp.predict(net, rows), x),
+        in_pieces(lambda rows: task.baseline_scores(baseline, rows, labels), x),
+    )
     raw = dict(zip(MODELS, outputs, strict=True))
     scored = {}
     for name, output in raw.items():
@@ -52,7 +86,7 @@ def score(
         scored[name] = Scored(
             scores,
             metrics(task, y_true, scores),
-            task.predictions_frame(test[ROW_ID], y_true, scores, labels),
+            task.predictions_frame(pd.Series(row_ids, copy=False), y_true, scores, labels),
         )
     return y_true, scored
 

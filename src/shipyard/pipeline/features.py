@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -13,25 +14,37 @@ from shipyard.pipeline.feature_files import LABEL, ROW_ID
 from shipyard.pipeline.task import task
 
 
-def split(
-    df: pd.DataFrame, data: DataConfig, cfg: FeaturesConfig, seed: int
-) -> dict[str, pd.DataFrame]:
-    """Seeded train/val/test split (stratified as the task says); parts keep raw row ids."""
+def split_rows(
+    target: pd.Series, data: DataConfig, cfg: FeaturesConfig, seed: int
+) -> dict[str, np.ndarray]:
+    """Seeded train/val/test split of the table's rows (positions), stratified as the task
+    says, from its target column alone: the rows, in the order, that splitting the whole
+    table gives (scikit-learn's split depends on the row count and the strata only)."""
     from sklearn.model_selection import train_test_split
 
-    df = df.reset_index(drop=True).rename_axis(ROW_ID).reset_index()
-
-    def strata(part: pd.DataFrame) -> pd.Series | None:
-        return task(data.task).strata(part[data.target])
-
+    target = target.reset_index(drop=True)
+    strata = task(data.task).strata
     rest, test = train_test_split(
-        df, test_size=cfg.split.test_size, stratify=strata(df), random_state=seed
+        np.arange(len(target)),
+        test_size=cfg.split.test_size,
+        stratify=strata(target),
+        random_state=seed,
     )
     val_share = cfg.split.val_size / (1.0 - cfg.split.test_size)
     train, val = train_test_split(
-        rest, test_size=val_share, stratify=strata(rest), random_state=seed
+        rest, test_size=val_share, stratify=strata(target.iloc[rest]), random_state=seed
     )
     return {"train": train, "val": val, "test": test}
+
+
+def split(
+    df: pd.DataFrame, data: DataConfig, cfg: FeaturesConfig, seed: int
+) -> dict[str, pd.DataFrame]:
+    """The split of a table held in memory: its parts, with raw row ids (split_rows)."""
+    df = df.reset_index(drop=True).rename_axis(ROW_ID).reset_index()
+    return {
+        name: df.iloc[rows] for name, rows in split_rows(df[data.target], data, cfg, seed).items()
+    }
 
 
 def inputs(part: pd.DataFrame, features: list[str], categorical: list[str]) -> pd.DataFrame:
@@ -97,3 +110,25 @@ def transform(part: pd.DataFrame, featurizer: Any, data: DataConfig) -> pd.DataF
     out.insert(0, LABEL, task(data.task).encode_target(part[data.target], data.labels))
     out.insert(0, ROW_ID, part[ROW_ID].to_numpy())
     return out.reset_index(drop=True)
+
+
+def transform_batches(
+    batches: Iterable[pd.DataFrame],
+    rows: dict[str, np.ndarray],
+    featurizer: Any,
+    data: DataConfig,
+) -> Iterator[tuple[str, pd.DataFrame]]:
+    """(split name, model-ready frame) for the rows of each split in each raw batch (each
+    batch's index: its rows' positions), in table order: the table is transformed a batch
+    at a time, never whole."""
+    n_rows = sum(len(r) for r in rows.values())
+    which = np.empty(n_rows, dtype=np.int8)  # each row's split, 1 byte a row
+    for number, name in enumerate(rows):
+        which[rows[name]] = number
+    for batch in batches:
+        batch = batch.assign(**{ROW_ID: batch.index.to_numpy()})
+        mine = which[batch.index.to_numpy()]
+        for number, name in enumerate(rows):
+            part = batch[mine == number]
+            if len(part):
+                yield name, transform(part, featurizer, data)

@@ -1,13 +1,18 @@
 """Schema and dataset checks for the raw table, built from the data config with pandera.
 
-Pure: takes a DataFrame and the config, returns a report. Every problem names the
-column, the check and example rows (0-based data rows, the header not counted), so a
-user can find it in their file.
+Pure: takes the table (batch by batch, or a DataFrame) and the config, returns a report.
+Every problem names the column, the check and example rows (0-based data rows of the
+whole table, the header not counted), so a user can find it in their file. The table is
+checked a batch at a time, so that no check holds it whole: the schema per batch, the
+dataset checks (rows, rows per class, missing or constant columns, duplicates) summed up
+over the batches.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -161,101 +166,190 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def _read_problems(df: pd.DataFrame) -> list[Problem]:
-    """What the source could not read (bad bytes, a broken file, a repeated header)."""
+def _merged(problems: list[Problem], more: list[Problem]) -> list[Problem]:
+    """One problem per column and check over the batches: failures in rows summed, the
+    first examples kept. A column's presence, or a check that failed for the column as a
+    whole, is the same in every batch: once."""
+    found = {(p.column, p.check): p for p in problems}
+    for problem in more:
+        same = found.get((problem.column, problem.check))
+        if same is None:
+            found[(problem.column, problem.check)] = problem
+            problems.append(problem)
+        elif problem.examples:
+            same.n_failures += problem.n_failures
+            same.examples = (same.examples + problem.examples)[:MAX_EXAMPLES]
+        else:  # of the column as a whole (a check that could not run): not per row
+            same.n_failures = max(same.n_failures, problem.n_failures)
+    return problems
+
+
+def _read_problems(read: list[dict[str, Any]], values: dict[tuple[int, str], Any]) -> list[Problem]:
+    """What the source could not read (bad bytes, a broken file, a repeated header), with
+    the cells' values (`values`, by row and column) where it points at cells."""
     problems = []
-    for p in df.attrs.get(READ_PROBLEMS, []):
+    for p in read:
         rows = p["rows"]
         column = p["column"]
-        examples = [
-            {"row": r, "value": _plain(df.at[r, column]) if column in df.columns else None}
-            for r in rows[:MAX_EXAMPLES]
-        ]
+        examples = [{"row": r, "value": values.get((r, column))} for r in rows[:MAX_EXAMPLES]]
         problems.append(Problem(column, p["check"], max(len(rows), 1), examples, p["detail"]))
     return problems
 
 
-def dataset_problems(df: pd.DataFrame, cfg: DataConfig) -> list[Problem]:
-    """Checks on the table as a whole: size, rows per class, duplicates, useless columns."""
-    checks = cfg.checks
-    problems = []
-    if len(df) < checks.min_rows:
-        problems.append(
-            Problem(TABLE, f"at least {checks.min_rows} rows", 1, [], f"the table has {len(df)}")
-        )
-    if task(cfg.task).labelled and cfg.target in df.columns:
-        counts = df[cfg.target].value_counts()
-        short = [(label, int(counts.get(label, 0))) for label in cfg.labels]
-        short = [(label, n) for label, n in short if n < checks.min_rows_per_class]
-        if short:
-            problems.append(
-                Problem(
-                    cfg.target,
-                    f"at least {checks.min_rows_per_class} rows per class",
-                    len(short),
-                    [{"row": None, "value": f"label {label!r}: {n} rows"} for label, n in short],
+class TableChecks:
+    """The checks on the table as a whole (size, rows per class, duplicates, useless
+    columns), summed up batch by batch (`add`); `problems` says what failed."""
+
+    def __init__(self, cfg: DataConfig, columns: list[str]) -> None:
+        self.cfg = cfg
+        self.n_rows = 0
+        self.labelled = task(cfg.task).labelled and cfg.target in columns
+        self.counts: dict[Any, int] = {}
+        self.present = [c for c in cfg.features if c in columns]
+        self.used = [c for c in [*self.present, cfg.target] if c in columns]
+        self.seen: dict[str, bool] = dict.fromkeys(self.present, False)  # a value, not missing
+        self.first: dict[str, Any] = {}  # each column's value in the first row
+        self.varied: dict[str, bool] = dict.fromkeys(self.present, False)
+        self.hashes: list[np.ndarray] = []
+
+    def add(self, batch: pd.DataFrame) -> None:
+        if not len(batch):
+            return
+        self.n_rows += len(batch)
+        if self.labelled:
+            for label, n in batch[self.cfg.target].value_counts().items():
+                self.counts[label] = self.counts.get(label, 0) + int(n)
+        for column in self.present:
+            values = batch[column]
+            missing = values.isna()
+            self.seen[column] = self.seen[column] or not missing.all()
+            if self.varied[column]:
+                continue
+            if column not in self.first:
+                self.first[column] = values.iloc[0]
+            first = self.first[column]
+            # one value (missing counts as one) all along: compared, not counted (nunique)
+            same = missing if pd.isna(first) else (values == first) & ~missing
+            self.varied[column] = not bool(same.all())
+        if self.used:
+            self.hashes.append(_row_hashes(batch[self.used]))
+
+    def class_counts(self) -> dict[str, int]:
+        if not self.labelled:
+            return {}
+        return {str(label): self.counts.get(label, 0) for label in self.cfg.labels}
+
+    def problems(self) -> list[Problem]:
+        checks = self.cfg.checks
+        problems = []
+        if self.n_rows < checks.min_rows:
+            detail = f"the table has {self.n_rows}"
+            problems.append(Problem(TABLE, f"at least {checks.min_rows} rows", 1, [], detail))
+        if self.labelled:
+            short = [(label, self.counts.get(label, 0)) for label in self.cfg.labels]
+            short = [(label, n) for label, n in short if n < checks.min_rows_per_class]
+            if short:
+                problems.append(
+                    Problem(
+                        self.cfg.target,
+                        f"at least {checks.min_rows_per_class} rows per class",
+                        len(short),
+                        [
+                            {"row": None, "value": f"label {label!r}: {n} rows"}
+                            for label, n in short
+                        ],
+                    )
                 )
-            )
-    present = [c for c in cfg.features if c in df.columns]
-    for column in present:
-        values = df[column]
-        if len(values) and values.isna().all():
-            problems.append(Problem(column, "not all missing", len(values), []))
-        elif len(values) > 1 and values.nunique(dropna=False) == 1:
-            value = _plain(values.iloc[0])
-            problems.append(
-                Problem(
-                    column,
-                    "not constant",
-                    len(values),
-                    [{"row": None, "value": f"every row is {value!r}"}],
-                    "a constant feature teaches nothing: list it under data.drop",
+        for column in self.present:
+            if self.n_rows and not self.seen[column]:
+                problems.append(Problem(column, "not all missing", self.n_rows, []))
+            elif self.n_rows > 1 and not self.varied[column]:
+                value = _plain(self.first[column])
+                problems.append(
+                    Problem(
+                        column,
+                        "not constant",
+                        self.n_rows,
+                        [{"row": None, "value": f"every row is {value!r}"}],
+                        "a constant feature teaches nothing: list it under data.drop",
+                    )
                 )
-            )
-    used = [c for c in [*present, cfg.target] if c in df.columns]
-    if used:
-        repeated = df.duplicated(subset=used, keep="first")
+        if self.hashes:
+            problems += self._duplicates(np.concatenate(self.hashes))
+        return problems
+
+    def _duplicates(self, hashes: np.ndarray) -> list[Problem]:
+        """Rows equal (in the used columns) to an earlier row, found by their 64-bit hashes:
+        8 bytes a row, where comparing rows would hold the table. Two different rows share
+        a hash with odds of about n²/2⁶⁵: 3 in a million at ten million rows."""
+        order = np.argsort(hashes, kind="stable")  # equal hashes stay in row order
+        ranked = hashes[order]
+        repeated = np.zeros(len(hashes), dtype=bool)
+        repeated[order[1:][ranked[1:] == ranked[:-1]]] = True  # all but the first of each
         n_repeated = int(repeated.sum())
-        if n_repeated > checks.max_duplicate_rows:
-            first = df[used][repeated].head(MAX_EXAMPLES)
-            # the first copies only: the repeats themselves match too
-            originals = df[used][~repeated].reset_index().merge(first.drop_duplicates(), on=used)
-            problems.append(
-                Problem(
-                    TABLE,
-                    f"at most {checks.max_duplicate_rows} duplicate rows",
-                    n_repeated,
-                    [{"row": int(r), "value": "duplicates an earlier row"} for r in first.index],
-                    f"first copies at rows {sorted(originals['index'])[:MAX_EXAMPLES]}",
-                )
+        allowed = self.cfg.checks.max_duplicate_rows
+        if n_repeated <= allowed:
+            return []
+        first = np.flatnonzero(repeated)[:MAX_EXAMPLES]
+        # the first copies only: the repeats themselves match too
+        originals = np.flatnonzero(~repeated & np.isin(hashes, hashes[first]))[:MAX_EXAMPLES]
+        return [
+            Problem(
+                TABLE,
+                f"at most {allowed} duplicate rows",
+                n_repeated,
+                [{"row": int(r), "value": "duplicates an earlier row"} for r in first],
+                f"first copies at rows {[int(r) for r in originals]}",
             )
-    return problems
+        ]
 
 
-def class_counts(df: pd.DataFrame, cfg: DataConfig) -> dict[str, int]:
-    if not task(cfg.task).labelled or cfg.target not in df.columns:
-        return {}
-    counts = df[cfg.target].value_counts()
-    return {str(label): int(counts.get(label, 0)) for label in cfg.labels}
+def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
+    """A 64-bit hash of each row's values. Numbers hash as float64 (+0.0, so that -0.0
+    is 0.0), whatever their type in this batch: an integer column that holds a missing
+    value in one batch only is float there, and equal rows must hash alike."""
+    numbers = [c for c in frame.columns if frame[c].dtype.kind in "iufb"]
+    if numbers:
+        frame = frame.astype(dict.fromkeys(numbers, "float64"))
+        frame[numbers] = frame[numbers] + 0.0
+    return pd.util.hash_pandas_object(frame, index=False).to_numpy()
 
 
-def validate(df: pd.DataFrame, cfg: DataConfig) -> ValidationReport:
-    """Check the raw table against the data config; never raises on bad data."""
+def validate_batches(
+    batches: Iterable[pd.DataFrame],
+    columns: list[str],
+    read_problems: list[dict[str, Any]],
+    cfg: DataConfig,
+) -> ValidationReport:
+    """Check the raw table, given batch by batch (each batch's index: its rows' positions
+    in the table), its `columns` and what its source could not read, against the data
+    config; never raises on bad data."""
     import pandera.pandas as pa
 
     check_data(cfg)  # a config mistake (`dvc exp run -S data.task=...`): one line
-    report = ValidationReport(cfg.name, len(df), len(df.columns))
-    report.problems = _read_problems(df)
-    if len(df.columns) == 0:
+    report = ValidationReport(cfg.name, 0, len(columns))
+    if not columns:
+        report.problems = _read_problems(read_problems, {})
         if not report.problems:
             report.problems.append(Problem(TABLE, "not empty", 1, [], "the file has no columns"))
         return report
-    try:
-        build_schema(cfg).validate(df, lazy=True)
-    except pa.errors.SchemaErrors as err:
-        report.problems += _schema_problems(err.failure_cases)
-    report.problems += dataset_problems(df, cfg)
-    report.class_counts = class_counts(df, cfg)
+    schema = build_schema(cfg)
+    table = TableChecks(cfg, columns)
+    cells = {(r, p["column"]) for p in read_problems for r in p["rows"][:MAX_EXAMPLES]}
+    values: dict[tuple[int, str], Any] = {}
+    failed: list[Problem] = []
+    for batch in batches:
+        try:
+            schema.validate(batch, lazy=True)
+        except pa.errors.SchemaErrors as err:
+            failed = _merged(failed, _schema_problems(err.failure_cases))
+        table.add(batch)
+        for row, column in cells:
+            if row in batch.index and column in batch.columns:
+                values[(row, column)] = _plain(batch.at[row, column])
+    report.n_rows = table.n_rows
+    report.problems = [*_read_problems(read_problems, values), *failed, *table.problems()]
+    report.class_counts = table.class_counts()
     counts = [n for n in report.class_counts.values() if n]
     ratio = cfg.checks.imbalance_warning_ratio
     if counts and max(counts) > ratio * min(counts):
@@ -264,3 +358,19 @@ def validate(df: pd.DataFrame, cfg: DataConfig) -> ValidationReport:
             f"{min(counts)} (more than {ratio:g}x): accuracy may flatter the model"
         )
     return report
+
+
+def validate_file(path: Path, cfg: DataConfig) -> ValidationReport:
+    """Check the raw table ingest wrote, batch by batch."""
+    from shipyard.pipeline import raw_table
+
+    return validate_batches(
+        raw_table.batches(path), raw_table.columns(path), raw_table.read_problems(path), cfg
+    )
+
+
+def validate(df: pd.DataFrame, cfg: DataConfig) -> ValidationReport:
+    """Check a table held in memory (its attrs may carry what the source could not read):
+    one batch, its rows numbered from 0."""
+    batch = df.reset_index(drop=True)
+    return validate_batches([batch], list(df.columns), df.attrs.get(READ_PROBLEMS, []), cfg)

@@ -26,21 +26,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--params", default=PARAMS_FILE)
     args = parser.parse_args(argv)
 
-    import pandas as pd
     import yaml
     from dvclive import Live
 
     from shipyard.pipeline import mlp, sklearn_io
-    from shipyard.pipeline.evaluation import plot_definitions, plot_sample, score
+    from shipyard.pipeline.evaluation import plot_definitions, plot_sample, score_arrays
+    from shipyard.pipeline.feature_files import read
     from shipyard.pipeline.task import task
 
     data = load_section("data", DataConfig, args.params)
     plot_rows = load_section("evaluate", EvaluateConfig, args.params).plot_rows
     data_task = task(data.task)
-    test = pd.read_parquet(args.features / "test.parquet")
-    y_true, scored = score(
-        data_task, data.labels, mlp.load(args.model), sklearn_io.load(args.baseline), test
+    x, y, row_ids = read(args.features / "test.parquet")
+    y_true, scored = score_arrays(
+        data_task, data.labels, mlp.load(args.model), sklearn_io.load(args.baseline), x, y, row_ids
     )
+    del x  # scored: the features' memory back before the plots and the predictions
 
     drawn = plot_sample(len(y_true), plot_rows, load_seed(args.params))
     args.predictions.mkdir(parents=True, exist_ok=True)

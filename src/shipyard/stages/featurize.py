@@ -1,4 +1,5 @@
-"""featurize: seeded split, transform fit on the train split only, features as Parquet."""
+"""featurize: seeded split, transform fit on the train split only (at most features.fit_rows
+of it), features as Parquet, the raw table transformed a batch at a time."""
 
 from __future__ import annotations
 
@@ -24,25 +25,28 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--params", default=PARAMS_FILE)
     args = parser.parse_args(argv)
 
-    import pandas as pd
-
-    from shipyard.pipeline import features, sklearn_io
+    from shipyard.pipeline import feature_files, features, raw_table, sklearn_io
 
     data = load_section("data", DataConfig, args.params)
     cfg = load_section("features", FeaturesConfig, args.params)
     check_features(cfg)  # `dvc exp run` composes without our checks
-    parts = features.split(pd.read_parquet(args.raw), data, cfg, load_seed(args.params))
-    train = features.inputs(parts["train"], data.features, data.categorical_features)
-    featurizer = features.build_featurizer(data, cfg).fit(train)
+    seed = load_seed(args.params)
+    rows = features.split_rows(raw_table.column(args.raw, data.target), data, cfg, seed)
+    fit = raw_table.rows(
+        args.raw, feature_files.fit_sample(rows["train"], cfg.fit_rows, seed), data.features
+    )
+    featurizer = features.build_featurizer(data, cfg).fit(
+        features.inputs(fit, data.features, data.categorical_features)
+    )
+    del fit  # the sample's memory back before the table streams through
 
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    for name, part in parts.items():
-        features.transform(part, featurizer, data).to_parquet(
-            args.out_dir / f"{name}.parquet", index=False
-        )
+    batches = raw_table.batches(args.raw, [*data.features, data.target])
+    parts = features.transform_batches(batches, rows, featurizer, data)
+    sizes = feature_files.write(parts, args.out_dir)
     sklearn_io.dump(featurizer, args.featurizer)
-    sizes = ", ".join(f"{name} {len(part)}" for name, part in parts.items())
-    print(f"featurize: {sizes} rows -> {args.out_dir}")
+    shown = ", ".join(f"{name} {sizes[name]}" for name in rows)
+    print(f"featurize: {shown} rows -> {args.out_dir}")
 
 
 if __name__ == "__main__":

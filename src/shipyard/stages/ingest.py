@@ -17,19 +17,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--params", default=PARAMS_FILE)
     args = parser.parse_args(argv)
 
-    from hydra.utils import instantiate
+    from shipyard.pipeline import raw_table, sources
 
     source = load_dict("data", args.params)["source"]
     check_target(source, "data.source")  # `dvc exp run` composes without our checks
-    frame = instantiate(source)
+    # Chunk by chunk into row groups: a table larger than memory never is in memory.
+    chunks = sources.chunks(source, raw_table.BATCH_ROWS)
     if args.partitions is not None:
-        from shipyard.pipeline.sources import with_partitions
-
         target = load_dict("data", args.params)["target"]
-        frame = with_partitions(frame, args.partitions, target)
+        chunks = sources.with_partitions(chunks, args.partitions, target)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_parquet(args.out, index=False)
-    print(f"ingest: {len(frame)} rows x {len(frame.columns)} columns -> {args.out}")
+    rows, columns = raw_table.write(chunks, args.out)
+    print(f"ingest: {rows} rows x {columns} columns -> {args.out}")
 
 
 if __name__ == "__main__":

@@ -51,9 +51,19 @@ def main(argv: list[str] | None = None) -> None:
     # Of the gate's section, the main metric only (dvc.yaml declares no more).
     main_metric = load_section("gate", GateConfig, args.params).main_metric
     metrics = json.loads(args.metrics.read_text())
-    data_md5 = hashlib.md5(args.raw.read_bytes()).hexdigest()
+    data_md5 = hashlib.md5()
+    with args.raw.open("rb") as raw:  # in pieces: the raw table can be gigabytes
+        for piece in iter(lambda: raw.read(1 << 24), b""):
+            data_md5.update(piece)
     card = bundle.build(
-        args.out, args.featurizer, args.model, args.baseline, params, metrics, main_metric, data_md5
+        args.out,
+        args.featurizer,
+        args.model,
+        args.baseline,
+        params,
+        metrics,
+        main_metric,
+        data_md5.hexdigest(),
     )
     print(f"package: {card['version']} -> {args.out}; {bundle.shipped(card)}")
 

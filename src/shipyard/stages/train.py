@@ -24,7 +24,9 @@ def run_key(config: dict, files: list[Path]) -> str:
     """Identifies one training run, so an interrupted run resumes only the same run."""
     digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode())
     for file in files:
-        digest.update(file.read_bytes())
+        with file.open("rb") as stream:  # in pieces: a features file can be gigabytes
+            for piece in iter(lambda: stream.read(1 << 24), b""):
+                digest.update(piece)
     return digest.hexdigest()[:16]
 
 
@@ -37,10 +39,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--params", default=PARAMS_FILE)
     args = parser.parse_args(argv)
 
-    import pandas as pd
-
     from shipyard.pipeline import mlp
-    from shipyard.pipeline.feature_files import arrays
+    from shipyard.pipeline.feature_files import read
     from shipyard.pipeline.task import task
     from shipyard.pipeline.training import fit
 
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     splits = [args.features / f"{name}.parquet" for name in ("train", "val")]
     key = run_key({"model": asdict(model), "trainer": asdict(trainer), "seed": seed}, splits)
     checkpoints = args.checkpoints / key
-    train, val = (arrays(pd.read_parquet(path)) for path in splits)
+    train, val = (read(path)[:2] for path in splits)
 
     fitted = fit(
         train, val, task(data.task), data.labels, model, trainer, seed, checkpoints, args.live

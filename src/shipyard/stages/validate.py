@@ -19,11 +19,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--params", default=PARAMS_FILE)
     args = parser.parse_args(argv)
 
-    import pandas as pd
+    from shipyard.pipeline.validation import validate_file
 
-    from shipyard.pipeline.validation import validate
-
-    report = validate(pd.read_parquet(args.raw), load_section("data", DataConfig, args.params))
+    report = validate_file(args.raw, load_section("data", DataConfig, args.params))
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.write_text(json.dumps(report.to_dict(), indent=2, default=str) + "\n")
     args.summary.write_text(report.markdown())
