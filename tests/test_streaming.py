@@ -63,11 +63,12 @@ def test_raw_table_round_trip_in_row_groups_with_read_problems(tmp_path, monkeyp
     monkeypatch.setattr(raw_table, "BATCH_ROWS", 4)
     first = pd.DataFrame({"n": [1, 2, 3, 4, 5], "s": list("abcde")})
     second = pd.DataFrame({"n": [6, None, 8], "s": ["f", "g", None]})  # n: a missing value
-    problem = {"column": "s", "check": "valid utf-8 text", "rows": [6], "detail": "bytes"}
+    problem = {"column": "s", "check": "valid utf-8 text", "rows": [1], "detail": "bytes"}
     second.attrs[raw_table.READ_PROBLEMS] = [problem]  # a problem found after the first chunk
     path = tmp_path / "raw.parquet"
     assert raw_table.write(iter([first, second]), path) == (8, 2)
-    assert raw_table.read_problems(path) == [problem]
+    # the chunk's row 1 is the table's row 6
+    assert raw_table.read_problems(path) == [{**problem, "rows": [6]}]
     whole = pd.read_parquet(path)
     batches = list(raw_table.batches(path, batch_rows=3))
     assert [b.index.start for b in batches] == [0, 3, 6]
@@ -182,6 +183,43 @@ def test_an_integer_column_with_a_gap_in_one_batch_still_finds_duplicates(tmp_pa
     report = validate_batches(
         raw_table.batches(path, batch_rows=7), raw_table.columns(path), [], cfg
     )
+    [duplicates] = [p for p in report.problems if "duplicate" in p.check]
+    assert [e["row"] for e in duplicates.examples] == [30]
+
+
+def test_a_column_empty_in_the_first_chunk_keeps_its_source_type(tmp_path):
+    """The raw table's types come from its first chunk, where a column with no value has
+    none pandas can tell: the Parquet source's own schema gives it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    source = pa.table(  # written by another tool: no pandas dtypes to restore
+        {
+            "n": pa.array(np.arange(6, dtype=float)),
+            "flag": pa.array([None, None, None, True, False, None], pa.bool_()),
+            "s": pa.array([None, None, None, "x", "y", None], pa.string()),
+        }
+    )
+    pq.write_table(source, tmp_path / "source.parquet")
+    chunks = sources.read_table(str(tmp_path / "source.parquet"), chunk_rows=3)
+    path = tmp_path / "raw.parquet"
+    assert raw_table.write(chunks, path) == (6, 3)
+    back = pd.read_parquet(path)
+    assert back["flag"].tolist()[3:5] == [True, False] and back["s"].tolist()[3] == "x"
+
+
+def test_a_boolean_column_with_a_gap_in_one_batch_still_finds_duplicates(tmp_path):
+    df = table().assign(flag=np.arange(40) % 2 == 0)
+    df["flag"] = df["flag"].astype(object)
+    df.loc[39, "flag"] = None  # object in the last batch only, bool in the others
+    df.loc[30] = df.loc[2]  # a repeat, across batches of different types
+    categorical = [*CFG.categorical_features, "flag"]
+    cfg = data_config(**{**CFG.__dict__, "categorical_features": categorical, "nullable": ["flag"]})
+    path = tmp_path / "raw.parquet"
+    raw_table.write(iter([df.astype({"flag": "boolean"})]), path)
+    batches = list(raw_table.batches(path, batch_rows=7))
+    assert {str(b["flag"].dtype) for b in batches} == {"object"}  # as the whole file reads
+    report = validate_batches(iter(batches), raw_table.columns(path), [], cfg)
     [duplicates] = [p for p in report.problems if "duplicate" in p.check]
     assert [e["row"] for e in duplicates.examples] == [30]
 

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 READ_PROBLEMS = "shipyard_read_problems"  # [{"column", "check", "rows", "detail"}]
 FILE = "<file>"  # the column name for problems with the file as a whole
 ATTRS_KEY = b"PANDAS_ATTRS"  # where pandas keeps a frame's attrs in a Parquet file
+# A chunk's attrs key for its source's own Arrow schema (serialized), when it has one: a
+# column with no value in the first chunk has no type pandas can tell, but the file has.
+ARROW_SCHEMA = "shipyard_arrow_schema"
 # Rows per row group and per batch read: about 100 MB of 50 float columns, small against
 # the 4 GiB the pipeline has for ten million rows, large enough that per-batch costs
 # (pandera's checks, a transform call) stay small against the rows' own.
@@ -43,14 +46,17 @@ def write(chunks: Iterable[pd.DataFrame], path: Path) -> tuple[int, int]:
     columns = 0
     try:
         for number, chunk in enumerate(chunks):
-            problems += chunk.attrs.get(READ_PROBLEMS, [])
+            # rows of the whole table: a later chunk's rows start where the earlier ones end
+            problems += [
+                {**p, "rows": [r + rows for r in p["rows"]]}
+                for p in chunk.attrs.get(READ_PROBLEMS, [])
+            ]
             if writer is None:
-                schema = pa.Schema.from_pandas(chunk, preserve_index=False)
-                writer = pq.ParquetWriter(path, schema)
+                writer = pq.ParquetWriter(path, _schema(chunk))
                 columns = len(chunk.columns)
             try:
                 table = pa.Table.from_pandas(chunk, schema=writer.schema, preserve_index=False)
-            except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
+            except pa.ArrowException as err:
                 # The file's types are fixed by its first chunk; a later one that does not
                 # fit them (a float in an integer column) is the source's to fix.
                 raise ValueError(f"chunk {number} of the source: {err}") from err
@@ -68,6 +74,21 @@ def write(chunks: Iterable[pd.DataFrame], path: Path) -> tuple[int, int]:
         raise
     writer.close()
     return rows, columns
+
+
+def _schema(chunk: pd.DataFrame) -> Any:
+    """The file's schema from its first chunk; a column typed `null` there (no value in
+    it) takes its source's declared type, when the source declared one."""
+    import pyarrow as pa
+
+    schema = pa.Schema.from_pandas(chunk, preserve_index=False)
+    declared = chunk.attrs.get(ARROW_SCHEMA)
+    if declared:
+        source = pa.ipc.read_schema(pa.py_buffer(declared))
+        for i, field in enumerate(schema):
+            if pa.types.is_null(field.type) and field.name in source.names:
+                schema = schema.set(i, field.with_type(source.field(field.name).type))
+    return schema
 
 
 def read_problems(path: Path) -> list[dict[str, Any]]:
@@ -127,12 +148,12 @@ def batches(
 
     # not pre-buffered: with it, pyarrow keeps every batch it has read (the whole table)
     file = pq.ParquetFile(path, pre_buffer=False)
-    widened = _nullable_integers(file, columns)
+    widened = _widened(file, columns)
     start = 0
     for batch in file.iter_batches(batch_size=batch_rows, columns=columns):
         frame = pa.Table.from_batches([batch]).to_pandas()
         if widened:
-            frame = frame.astype({c: "float64" for c in widened})
+            frame = frame.astype(widened)
         frame.index = pd.RangeIndex(start, start + len(frame))
         start += len(frame)
         yield frame
@@ -141,18 +162,23 @@ def batches(
         yield (empty if columns is None else empty.select(columns)).to_pandas()
 
 
-def _nullable_integers(file: Any, columns: list[str] | None) -> list[str]:
-    """Integer columns with a missing value anywhere in the file. pandas reads such a
-    column as float64 (NaN for missing) when it reads the whole file, but as int64 in a
-    batch without one: every batch gets float64, so that values compare and hash alike
-    whichever batch they are in."""
+def _widened(file: Any, columns: list[str] | None) -> dict[str, str]:
+    """The dtype of each integer or boolean column with a missing value anywhere in the
+    file, as pandas reads it from the whole file: float64 (NaN for missing) or object
+    (None). In a batch without a missing value pandas reads int64 or bool: every batch gets
+    the whole file's dtype, so that values compare and hash alike whichever batch they are
+    in."""
     import pyarrow as pa
 
     names = columns if columns is not None else file.schema_arrow.names
-    found = []
+    found = {}
     for name in names:
         field = file.schema_arrow.field(name)
-        if not pa.types.is_integer(field.type):
+        if pa.types.is_integer(field.type):
+            dtype = "float64"
+        elif pa.types.is_boolean(field.type):
+            dtype = "object"
+        else:
             continue
         index = file.schema_arrow.get_field_index(name)
         nulls = 0
@@ -163,5 +189,5 @@ def _nullable_integers(file: Any, columns: list[str] | None) -> list[str]:
                 break
             nulls += stats.null_count
         if nulls:
-            found.append(name)
+            found[name] = dtype
     return found

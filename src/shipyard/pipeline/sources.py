@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from shipyard.pipeline.raw_table import FILE, READ_PROBLEMS
+from shipyard.pipeline.raw_table import ARROW_SCHEMA, FILE, READ_PROBLEMS
 
 
 def chunks(spec: dict[str, Any], chunk_rows: int) -> Iterator[pd.DataFrame]:
@@ -293,9 +293,12 @@ def _parquet_chunks(
             yield _unreadable("readable Parquet file", f"{name}: {err}")
             return
         empty = parquet.schema_arrow.empty_table().to_pandas()  # a table without rows
+        declared = parquet.schema_arrow.serialize().to_pybytes()
         try:
             for batch in parquet.iter_batches(batch_size=chunk_rows):
-                yield pa.Table.from_batches([batch]).to_pandas()
+                chunk = pa.Table.from_batches([batch]).to_pandas()
+                chunk.attrs[ARROW_SCHEMA] = declared  # a column empty in this chunk keeps its type
+                yield chunk
         except (pa.ArrowException, OSError, ValueError) as err:
             # The rows already read are written; the problem fails validation all the same.
             problem = _problem(FILE, "readable Parquet file", detail=f"{name}: {err}")
