@@ -107,12 +107,6 @@ def columns(path: Path) -> list[str]:
     return list(pq.ParquetFile(path).schema_arrow.names)
 
 
-def n_rows(path: Path) -> int:
-    import pyarrow.parquet as pq
-
-    return int(pq.ParquetFile(path).metadata.num_rows)
-
-
 def column(path: Path, name: str) -> pd.Series:
     """One column of the table, whole."""
     import pandas as pd

@@ -22,7 +22,7 @@ from shipyard.config import (
     load_section,
     load_seed,
 )
-from shipyard.stages import entrypoint
+from shipyard.stages import entrypoint, hash_files
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -51,10 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     # Of the gate's section, the main metric only (dvc.yaml declares no more).
     main_metric = load_section("gate", GateConfig, args.params).main_metric
     metrics = json.loads(args.metrics.read_text())
-    data_md5 = hashlib.md5()
-    with args.raw.open("rb") as raw:  # in pieces: the raw table can be gigabytes
-        for piece in iter(lambda: raw.read(1 << 24), b""):
-            data_md5.update(piece)
+    data_md5 = hash_files(hashlib.md5(), args.raw)
     card = bundle.build(
         args.out,
         args.featurizer,

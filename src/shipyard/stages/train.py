@@ -17,17 +17,13 @@ from shipyard.config import (
     load_section,
     load_seed,
 )
-from shipyard.stages import entrypoint
+from shipyard.stages import entrypoint, hash_files
 
 
 def run_key(config: dict, files: list[Path]) -> str:
     """Identifies one training run, so an interrupted run resumes only the same run."""
     digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode())
-    for file in files:
-        with file.open("rb") as stream:  # in pieces: a features file can be gigabytes
-            for piece in iter(lambda: stream.read(1 << 24), b""):
-                digest.update(piece)
-    return digest.hexdigest()[:16]
+    return hash_files(digest, *files).hexdigest()[:16]
 
 
 def main(argv: list[str] | None = None) -> None:
