@@ -51,7 +51,9 @@ def record_batches(path: Path, rows: int, contract: Contract) -> Iterator[pa.Rec
     if path.suffix == ".parquet":
         import pyarrow.parquet as pq
 
-        yield from pq.ParquetFile(path).iter_batches(batch_size=rows)
+        # not pre-buffered: with it, pyarrow keeps every batch it has read (as the raw table's
+        # readers found: pipeline/raw_table.py)
+        yield from pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=rows)
     elif path.suffix == ".csv":
         from pyarrow import csv
 
